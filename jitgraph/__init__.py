@@ -1,0 +1,52 @@
+"""jitgraph: a Python array compiler with Theano's API.
+
+>>> import jitgraph
+>>> import jitgraph.tensor as T
+>>> a, b = T.dscalars("a", "b")
+>>> f = jitgraph.function([a, b], a + b)
+>>> f(1.5, 2.5)
+array(4.)
+"""
+
+import sys as _sys
+
+from jitgraph.config import config
+from jitgraph import tensor
+from jitgraph import compile
+from jitgraph.compile import In, Mode, Out, Param, function, shared
+from jitgraph.compile.function import Function
+from jitgraph.compile.sharedvalue import SharedVariable
+from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
+from jitgraph.ir.rebuild import clone_replace
+from jitgraph import printing
+from jitgraph.printing import pp
+
+__version__ = "0.1.0"
+
+# Theano's package bound its own name, so programs written as `from theano import *`
+# then `theano.function(...)` worked; binding `jitgraph` (and `theano`, for programs
+# run unchanged through an import alias) keeps that idiom working.
+jitgraph = _sys.modules[__name__]
+theano = jitgraph
+Variable = Var
+
+__all__ = [
+    "Apply",
+    "Function",
+    "In",
+    "Mode",
+    "Out",
+    "Param",
+    "SharedVariable",
+    "Variable",
+    "clone_replace",
+    "compile",
+    "config",
+    "function",
+    "jitgraph",
+    "pp",
+    "printing",
+    "shared",
+    "tensor",
+    "theano",
+]

@@ -1,0 +1,1 @@
+"""Backends: reference (the NumPy interpreter and oracle); llvm and cuda come later."""

@@ -1,0 +1,355 @@
+"""``function()``: compile symbolic inputs and outputs into a callable, with Theano's
+semantics for defaults, keywords, updates, givens and shared variables.
+
+>>> import jitgraph, jitgraph.tensor as T
+>>> x, y = T.dscalars("x", "y")
+>>> f = jitgraph.function([x, jitgraph.In(y, value=1.0)], x + y)
+>>> f(2.0), f(2.0, y=3.0)
+(array(3.), array(5.))
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from jitgraph.compile.convert import filter_value
+from jitgraph.compile.function_graph import CompiledGraph, build_graph
+from jitgraph.compile.io import In, Out
+from jitgraph.compile.mode import Mode, get_mode
+from jitgraph.compile.sharedvalue import Container, SharedVariable
+from jitgraph.ir.graph import Const, Graph, Var
+
+
+class UnusedInputError(ValueError):
+    """An explicit input that the outputs and updates do not need."""
+
+
+def function(
+    inputs: Sequence[Any],
+    outputs: Any = None,
+    mode: Any = None,
+    updates: Any = None,
+    givens: Any = None,
+    no_default_updates: bool | Sequence[Var] = False,
+    accept_inplace: bool = False,
+    name: str | None = None,
+    rebuild_strict: bool = True,
+    allow_input_downcast: bool | None = None,
+    profile: Any = None,
+    on_unused_input: str | None = None,
+) -> Function:
+    """Compile a callable computing ``outputs`` from ``inputs``.
+
+    ``inputs``: variables, ``In``/``Param`` objects, or ``((var, update), value)`` pairs.
+    ``outputs``: a variable (the call returns one array), a list (a list), a dict (a dict),
+    ``Out`` objects, or None/[] (nothing). ``updates``: pairs or a dict mapping shared
+    variables to new-value expressions, all computed from the state before the call and
+    committed together after it. ``givens``: pairs or a dict replacing variables (inputs,
+    shared variables, any expression) by other expressions or constants.
+    """
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(
+            f"function(inputs=...) must be a list of variables, got {type(inputs).__name__}"
+        )
+    if on_unused_input is None:
+        on_unused_input = "raise"
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError(
+            f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}"
+        )
+    specs = [_input_spec(i, item) for i, item in enumerate(inputs)]
+    out_vars, borrow, shape = _output_spec(outputs)
+    compiled = build_graph(
+        specs,
+        out_vars,
+        updates=updates,
+        givens=givens,
+        no_default_updates=no_default_updates,
+        on_unused_input=on_unused_input,
+        mode=get_mode(mode),
+    )
+    return Function(compiled, specs, borrow, shape, name, allow_input_downcast)
+
+
+def _input_spec(position: int, item: Any) -> In:
+    if isinstance(item, In):
+        spec = item
+    elif isinstance(item, Var):
+        spec = In(item)
+    elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], tuple):
+        (variable, update), value = item
+        spec = In(variable, value=value, update=update)
+    elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Var):
+        spec = In(item[0], value=item[1])
+    else:
+        raise TypeError(
+            f"function input {position} must be a symbolic variable, In/Param, or "
+            f"((variable, update), value); got {type(item).__name__} {item!r}"
+        )
+    var = spec.variable
+    if isinstance(var, SharedVariable):
+        raise TypeError(
+            f"function input {position} is the shared variable {var.describe()}: shared "
+            "variables are implicit inputs and cannot be listed; to feed a value in its "
+            "place, use givens=[(shared_var, new_input)]"
+        )
+    if isinstance(var, Const):
+        raise TypeError(f"function input {position} is a constant ({var!r}), not a variable")
+    if var.owner is not None:
+        raise TypeError(
+            f"function input {position} is {var.describe()}, which is computed from other "
+            "variables; inputs must be variables made by a constructor such as T.dmatrix "
+            "(use givens= to replace an expression)"
+        )
+    return spec
+
+
+def _output_spec(outputs: Any) -> tuple[list[Var], list[bool], Any]:
+    """Output variables, their borrow flags, and the shape of the return value:
+    'single', 'list' or a tuple of dict keys."""
+    if outputs is None:
+        return [], [], "list"
+    if isinstance(outputs, dict):
+        keys = tuple(outputs)
+        vars_, borrow, _ = _output_spec(list(outputs.values()))
+        return vars_, borrow, keys
+    single = not isinstance(outputs, (list, tuple))
+    items = [outputs] if single else list(outputs)
+    out_vars: list[Var] = []
+    borrow: list[bool] = []
+    for position, item in enumerate(items):
+        if isinstance(item, Out):
+            out_vars.append(item.variable)
+            borrow.append(item.borrow)
+        elif isinstance(item, Var):
+            out_vars.append(item)
+            borrow.append(False)
+        else:
+            raise TypeError(
+                f"function output {position} must be a symbolic variable or Out, got "
+                f"{type(item).__name__} {item!r}"
+            )
+    return out_vars, borrow, "single" if single else "list"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED = _Missing()
+
+
+class Function:
+    """A compiled function. Call it with positional and/or keyword arguments.
+
+    Attributes: ``name``, ``graph`` (the graph that runs), ``maker.fgraph`` (the same,
+    Theano's name), ``trust_input`` (skip argument checks when True), ``input_names``.
+    ``f[name]`` reads and ``f[name] = value`` sets an input's default value.
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledGraph,
+        specs: list[In],
+        borrow: list[bool],
+        shape: Any,
+        name: str | None,
+        allow_input_downcast: bool | None,
+    ) -> None:
+        self._compiled = compiled
+        self._specs = specs
+        self._borrow = borrow
+        self._shape = shape
+        self.name = name
+        self.trust_input = False
+        self._allow_input_downcast = allow_input_downcast
+        self.input_names = [s.name for s in specs]
+        self._positions: dict[str, int] = {}
+        for i, spec in enumerate(specs):
+            if spec.name is not None and spec.name not in self._positions:
+                self._positions[spec.name] = i
+        # Default values (and the state of inputs with an update) live in containers.
+        self._defaults: list[Container | None] = []
+        for i, spec in enumerate(specs):
+            if spec.value is None:
+                self._defaults.append(None)
+            else:
+                value = self._convert(i, spec.value)
+                self._defaults.append(Container(value))
+        self._shared: list[Container] = [s.container for s in compiled.shared_vars]
+        self.maker = _Maker(self)
+
+    # ---- introspection
+    @property
+    def graph(self) -> Graph:
+        return self._compiled.graph
+
+    @property
+    def mode(self) -> Mode:
+        return self._compiled.mode
+
+    @property
+    def inputs(self) -> list[In]:
+        return list(self._specs)
+
+    @property
+    def outputs(self) -> list[Var]:
+        return list(self._compiled.outputs)
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        args = ", ".join(n or f"<input {i}>" for i, n in enumerate(self.input_names))
+        return f"<jitgraph.Function{name}({args})>"
+
+    # ---- defaults: f['y'] / f['y'] = value
+    def _position_of(self, key: Any) -> int:
+        if isinstance(key, str) and key in self._positions:
+            return self._positions[key]
+        for i, spec in enumerate(self._specs):
+            if spec.variable is key:
+                return i
+        if isinstance(key, int) and 0 <= key < len(self._specs):
+            return key
+        raise KeyError(f"{self!r} has no input {key!r}")
+
+    def __getitem__(self, key: Any) -> Any:
+        container = self._defaults[self._position_of(key)]
+        return None if container is None else container.value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        i = self._position_of(key)
+        converted = self._convert(i, value)
+        if self._defaults[i] is None:
+            self._defaults[i] = Container(converted)
+        else:
+            self._defaults[i].value = converted  # type: ignore[union-attr]
+
+    # ---- calling
+    def _label(self, position: int) -> str:
+        name = self._specs[position].name
+        return f"input {position}" + (f" ({name!r})" if name else "")
+
+    def _convert(self, position: int, value: Any) -> np.ndarray:
+        spec = self._specs[position]
+        downcast = spec.allow_downcast
+        if downcast is None:
+            downcast = self._allow_input_downcast
+        try:
+            return filter_value(spec.variable.type, value, spec.strict, downcast)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            fname = f" {self.name!r}" if self.name else ""
+            raise type(exc)(
+                f"bad argument for {self._label(position)} of function{fname}: {exc}"
+            ) from None
+
+    def _bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
+        n = len(self._specs)
+        if len(args) > n:
+            raise TypeError(
+                f"function{' ' + repr(self.name) if self.name else ''} takes at most {n} "
+                f"argument(s) ({len(args)} given)"
+            )
+        values: list[Any] = list(args) + [_REQUIRED] * (n - len(args))
+        for key, value in kwargs.items():
+            if key not in self._positions:
+                known = ", ".join(repr(k) for k in self._positions) or "none"
+                raise TypeError(f"unknown keyword argument {key!r} (the inputs' names: {known})")
+            i = self._positions[key]
+            if values[i] is not _REQUIRED:
+                raise TypeError(f"{self._label(i)} was given twice (by position and by name)")
+            values[i] = value
+        for i, value in enumerate(values):
+            if value is _REQUIRED:
+                container = self._defaults[i]
+                if container is None:
+                    raise TypeError(f"missing required argument: {self._label(i)}")
+                values[i] = container.value
+            elif not self.trust_input:
+                values[i] = self._convert(i, value)
+        return values
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._bind(args, kwargs)
+        shared_values = [c.value for c in self._shared]
+        results = self._compiled.program.run(values + shared_values)
+        n_out = len(self._compiled.outputs)
+        outputs, new_state = results[:n_out], results[n_out:]
+        # Commit every update together, only after everything was computed.
+        for target, value in zip(self._compiled.update_targets, new_state, strict=True):
+            if isinstance(target, int):
+                self._defaults[target].value = value  # type: ignore[union-attr]
+            else:
+                self._shared[target[1]].value = value
+        return self._package(outputs, values + shared_values, new_state)
+
+    def _package(self, outputs: list[np.ndarray], sources: list[Any], state: list[Any]) -> Any:
+        final: list[np.ndarray] = []
+        for value, borrow in zip(outputs, self._borrow, strict=True):
+            if not borrow and (
+                not value.flags.writeable
+                or any(value is s or np.may_share_memory(value, s) for s in (*sources, *state, *final))
+            ):
+                value = value.copy()
+            final.append(value)
+        if self._shape == "single":
+            return final[0]
+        if isinstance(self._shape, tuple):
+            return dict(zip(self._shape, final, strict=True))
+        return final
+
+    # ---- copies
+    def copy(
+        self,
+        share_memory: bool = False,
+        swap: Mapping[SharedVariable, SharedVariable] | None = None,
+        delete_updates: bool = False,
+        name: str | None = None,
+        profile: Any = None,
+    ) -> Function:
+        """A copy of this function. ``share_memory=False`` gives it private copies of the
+        shared variables' values (its updates no longer touch the originals);
+        ``swap={old: new}`` makes it use other shared variables of the same type;
+        ``delete_updates`` drops the updates."""
+        compiled = self._compiled.copy(swap or {}, delete_updates)
+        clone = Function.__new__(Function)
+        clone.__dict__.update(self.__dict__)
+        clone._compiled = compiled
+        clone.name = name if name is not None else self.name
+        clone._defaults = [None if c is None else Container(c.value.copy()) for c in self._defaults]
+        if share_memory:
+            clone._shared = [s.container for s in compiled.shared_vars]
+        else:
+            clone._shared = [Container(s.container.value.copy()) for s in compiled.shared_vars]
+        clone.maker = _Maker(clone)
+        return clone
+
+    def free(self) -> None:
+        """Accepted for compatibility: there is no intermediate storage to free."""
+
+
+class _Maker:
+    """Theano's ``f.maker``: ``f.maker.fgraph`` is the compiled graph."""
+
+    def __init__(self, fn: Function) -> None:
+        self.function = fn
+
+    @property
+    def fgraph(self) -> Graph:
+        return self.function.graph
+
+    @property
+    def inputs(self) -> list[In]:
+        return self.function.inputs
+
+    @property
+    def mode(self) -> Mode:
+        return self.function.mode
+
+
+def warn_unused(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)

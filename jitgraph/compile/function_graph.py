@@ -1,0 +1,244 @@
+"""Building the graph a Function runs: givens, updates, default updates, implicit
+shared inputs, and the checks on all of them (missing and unused inputs, update types).
+
+The result, a ``CompiledGraph``, holds the graph (explicit inputs then shared
+variables; outputs then new values of updated state) and the program that runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jitgraph.backends.reference import Program, compile_graph
+from jitgraph.compile.convert import filter_value
+from jitgraph.compile.io import In
+from jitgraph.compile.mode import Mode
+from jitgraph.compile.sharedvalue import SharedVariable
+from jitgraph.ir.graph import Const, Graph, MissingInputError, Var, graph_inputs, make_constant
+from jitgraph.ir.rebuild import replace
+from jitgraph.ir.types import TensorType
+
+# Where an update's new value goes: an explicit input (its position) or a shared variable.
+UpdateTarget = int | tuple[str, int]
+
+
+class CompiledGraph:
+    def __init__(
+        self,
+        specs: Sequence[In],
+        outputs: list[Var],
+        updates: list[tuple[Var | int, Var]],
+        mode: Mode,
+    ) -> None:
+        """``updates`` pairs a shared variable (or an explicit input's position) with the
+        expression of its new value; givens are already applied."""
+        self.specs = list(specs)
+        self.outputs = outputs
+        self.updates = updates
+        self.mode = mode
+        explicit = [s.variable for s in specs]
+        exprs = outputs + [u for _, u in updates]
+        shared: list[SharedVariable] = []
+        for root in graph_inputs(exprs, explicit):
+            if isinstance(root, SharedVariable) and root not in explicit:
+                shared.append(root)
+        for target, _ in updates:
+            if isinstance(target, SharedVariable) and all(target is not s for s in shared):
+                shared.append(target)
+        self.shared_vars = shared
+        self.update_targets: list[UpdateTarget] = [
+            t if isinstance(t, int) else ("shared", _index(shared, t)) for t, _ in updates
+        ]
+        self.graph = Graph(explicit + shared, exprs)  # type: ignore[operator]
+        self.program: Program = compile_graph(self.graph)
+
+    def copy(self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool) -> CompiledGraph:
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError("Function.copy(swap=...) maps shared variables to shared variables")
+            if old.type != new.type:
+                raise TypeError(
+                    f"Function.copy(swap=...): {old.describe()} has type {old.type} but its "
+                    f"replacement {new.describe()} has type {new.type}"
+                )
+        updates = [] if delete_updates else self.updates
+        exprs = replace(self.outputs + [u for _, u in updates], dict(swap))  # type: ignore[arg-type]
+        outputs = exprs[: len(self.outputs)]
+        new_updates = [
+            (swap.get(t, t) if isinstance(t, SharedVariable) else t, e)  # type: ignore[call-overload]
+            for (t, _), e in zip(updates, exprs[len(self.outputs):], strict=True)
+        ]
+        return CompiledGraph(self.specs, outputs, new_updates, self.mode)
+
+
+def _index(shared: list[SharedVariable], var: Var) -> int:
+    for i, s in enumerate(shared):
+        if s is var:
+            return i
+    raise AssertionError("update target missing from the shared variables")
+
+
+def build_graph(
+    specs: Sequence[In],
+    outputs: list[Var],
+    updates: Any,
+    givens: Any,
+    no_default_updates: bool | Sequence[Var],
+    on_unused_input: str,
+    mode: Mode,
+) -> CompiledGraph:
+    explicit = [s.variable for s in specs]
+    _check_distinct(explicit)
+    mapping = _givens_mapping(givens)
+    pairs: list[tuple[Var | int, Var]] = list(_update_pairs(updates))
+    for position, spec in enumerate(specs):
+        if spec.update is not None:
+            pairs.append((position, _typed_update(spec.variable, spec.update, f"In({spec.variable})")))
+    pairs += _default_updates(outputs, pairs, mapping, no_default_updates)
+    exprs = replace(outputs + [u for _, u in pairs], mapping)
+    _check_missing(exprs, explicit)
+    _check_unused(exprs, specs, on_unused_input)
+    n = len(outputs)
+    return CompiledGraph(specs, exprs[:n], [(t, e) for (t, _), e in zip(pairs, exprs[n:], strict=True)], mode)
+
+
+def _check_distinct(explicit: list[Var]) -> None:
+    for i, var in enumerate(explicit):
+        for j in range(i):
+            if explicit[j] is var:
+                raise ValueError(f"function inputs {j} and {i} are the same variable {var.describe()}")
+
+
+def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return list(value.items())
+    try:
+        pairs = [tuple(p) for p in value]
+    except TypeError:
+        raise TypeError(f"{what} must be a dict or a list of pairs, got {type(value).__name__}") from None
+    for p in pairs:
+        if len(p) != 2:
+            raise TypeError(f"{what} must be pairs (variable, replacement); got {p!r}")
+    return pairs  # type: ignore[return-value]
+
+
+def _constant_of_type(ttype: TensorType, value: Any, what: str) -> Var:
+    try:
+        data = filter_value(ttype, value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{what}: {exc}") from None
+    return make_constant(data, TensorType(ttype.dtype, data.shape))
+
+
+def _givens_mapping(givens: Any) -> dict[Var, Var]:
+    mapping: dict[Var, Var] = {}
+    for old, new in _as_pairs(givens, "givens"):
+        if not isinstance(old, Var) or isinstance(old, Const):
+            raise TypeError(f"givens keys must be symbolic variables, got {old!r}")
+        what = f"givens replacement for {old.describe()}"
+        if not isinstance(new, Var):
+            new = _constant_of_type(old.type, new, what)  # type: ignore[arg-type]
+        ot, nt = old.type, new.type
+        if not isinstance(nt, TensorType) or nt.dtype != ot.dtype or nt.ndim != ot.ndim:  # type: ignore[attr-defined]
+            raise TypeError(
+                f"{what}: the replacement {new.describe()} has type {nt}, expected {ot} "
+                "(same dtype and ndim; cast it with T.cast)"
+            )
+        if not ot.is_super(nt):  # type: ignore[attr-defined]
+            raise TypeError(
+                f"{what}: the replacement's static shape {nt.shape} does not fit {ot.shape}"  # type: ignore[attr-defined]
+            )
+        if old in mapping:
+            raise ValueError(f"givens replaces {old.describe()} twice")
+        mapping[old] = new
+    return mapping
+
+
+def _typed_update(target: Var, expr: Any, what: str) -> Var:
+    if not isinstance(expr, Var):
+        return _constant_of_type(target.type, expr, f"update of {what}")  # type: ignore[arg-type]
+    tt, et = target.type, expr.type
+    if not isinstance(et, TensorType) or et.dtype != tt.dtype or et.ndim != tt.ndim:  # type: ignore[attr-defined]
+        raise TypeError(
+            f"the update of {what} has type {et}, but the variable has type {tt}: an update "
+            f"must keep the dtype and ndim (cast it: T.cast(expr, '{tt.dtype}'))"  # type: ignore[attr-defined]
+        )
+    if not tt.is_super(et):  # type: ignore[attr-defined]
+        raise TypeError(
+            f"the update of {what} has static shape {et.shape}, which does not fit the "
+            f"variable's {tt.shape}"  # type: ignore[attr-defined]
+        )
+    return expr
+
+
+def _update_pairs(updates: Any) -> list[tuple[SharedVariable, Var]]:
+    result: list[tuple[SharedVariable, Var]] = []
+    for target, expr in _as_pairs(updates, "updates"):
+        if not isinstance(target, SharedVariable):
+            label = target.describe() if isinstance(target, Var) else repr(target)
+            raise TypeError(f"updates keys must be shared variables, got {label}")
+        if any(t is target for t, _ in result):
+            raise ValueError(f"the shared variable {target.describe()} is updated twice")
+        result.append((target, _typed_update(target, expr, f"shared variable {target.describe()}")))
+    return result
+
+
+def _default_updates(
+    outputs: list[Var],
+    pairs: list[tuple[Var | int, Var]],
+    mapping: dict[Var, Var],
+    no_default_updates: bool | Sequence[Var],
+) -> list[tuple[Var | int, Var]]:
+    """Default updates of the shared variables the graph uses, to a fixpoint (a default
+    update may use further shared variables)."""
+    if no_default_updates is True:
+        return []
+    suppressed = list(no_default_updates) if no_default_updates else []
+    extra: list[tuple[Var | int, Var]] = []
+    while True:
+        exprs = replace(outputs + [u for _, u in pairs + extra], mapping)
+        updated = [t for t, _ in pairs + extra]
+        found = [
+            v for v in graph_inputs(exprs)
+            if isinstance(v, SharedVariable) and v.default_update is not None
+            and all(v is not t for t in updated) and all(v is not s for s in suppressed)
+        ]
+        if not found:
+            return extra
+        for v in found:
+            extra.append((v, _typed_update(v, v.default_update, f"shared variable {v.describe()} (default update)")))
+
+
+def _check_missing(exprs: list[Var], explicit: list[Var]) -> None:
+    for root in graph_inputs(exprs, explicit):
+        if any(root is v for v in explicit):
+            continue
+        if isinstance(root, (Const, SharedVariable)):
+            continue
+        raise MissingInputError(
+            f"the outputs depend on {root.describe()}, which is not among the function's "
+            "inputs: add it to the inputs list, or give it a value with givens="
+        )
+
+
+def _check_unused(exprs: list[Var], specs: Sequence[In], on_unused_input: str) -> None:
+    if on_unused_input == "ignore":
+        return
+    used = {id(v) for v in graph_inputs(exprs, [s.variable for s in specs])}
+    for position, spec in enumerate(specs):
+        if id(spec.variable) in used or spec.update is not None:
+            continue
+        message = (
+            f"function input {position} ({spec.variable.describe()}) is not used by the "
+            "outputs or updates; pass on_unused_input='warn' or 'ignore' to allow it"
+        )
+        if on_unused_input == "raise":
+            from jitgraph.compile.function import UnusedInputError
+
+            raise UnusedInputError(message)
+        import warnings
+
+        warnings.warn(message, UserWarning, stacklevel=5)

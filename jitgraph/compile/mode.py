@@ -1,0 +1,65 @@
+"""Compilation modes: which rewrites run and which backend executes.
+
+- ``FAST_RUN`` (default): every rewrite, the fastest backend available;
+- ``FAST_COMPILE``: few rewrites;
+- ``REFERENCE``: no rewrites, the NumPy interpreter (the oracle of every test).
+
+Until the optimizer and the LLVM backend land, every mode runs the reference
+interpreter without rewrites; ``Mode.backend`` says which one ran.
+
+>>> get_mode("REFERENCE").backend
+'reference'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jitgraph.config import canonical_mode, config
+
+
+class Mode:
+    """A named compilation mode (Theano's ``Mode``; ``linker``/``optimizer`` accepted)."""
+
+    def __init__(self, linker: Any = None, optimizer: Any = "default", name: str = "FAST_RUN") -> None:
+        self.name = canonical_mode(name)
+        self.linker = linker
+        self.optimizer = optimizer
+        self.backend = "reference"
+
+    def including(self, *tags: str) -> Mode:
+        return self
+
+    def excluding(self, *tags: str) -> Mode:
+        return self
+
+    def requiring(self, *tags: str) -> Mode:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mode) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("Mode", self.name))
+
+    def __repr__(self) -> str:
+        return f"Mode({self.name!r})"
+
+
+def get_mode(mode: Any) -> Mode:
+    """The Mode for ``mode``: a Mode, a mode name, or None for ``config.mode``."""
+    if mode is None:
+        return Mode(name=config.mode)
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str):
+        try:
+            return Mode(name=mode)
+        except ValueError as exc:
+            raise ValueError(f"function(mode=...): {exc}") from None
+    raise TypeError(f"mode must be a Mode, a mode name or None, got {type(mode).__name__}")
+
+
+FAST_RUN = Mode(name="FAST_RUN")
+FAST_COMPILE = Mode(name="FAST_COMPILE")
+REFERENCE = Mode(name="REFERENCE")

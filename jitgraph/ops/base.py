@@ -1,0 +1,85 @@
+"""The Op protocol: what every operation of the IR provides.
+
+An op is a hashable value object (a frozen dataclass): equal ops applied to equal
+inputs compute the same thing, which is what hash-consing and CSE rely on. Each op
+gives
+
+- ``make_node(*inputs)``: validation and type inference; raises ``TypeError`` or
+  ``ValueError`` in the user's terms;
+- ``perform(node, inputs)``: the NumPy reference implementation;
+- ``infer_shape(node, input_shapes)``: output shapes as tuples of symbolic scalars;
+- ``grad(inputs, output_grads)``: the gradient graph (see jitgraph.gradient).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jitgraph.ir.graph import Node, Var
+from jitgraph.ir.types import Type
+
+
+class GraphError(ValueError):
+    """A run-time failure inside a graph, reported with the node and the user's line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """Base class of all ops. Subclasses are frozen dataclasses whose fields are the
+    op's parameters (they define equality, hashing and the structural signature)."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        raise NotImplementedError
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError(f"{self} has no reference implementation")
+
+    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+        raise NotImplementedError(f"{self} has no shape inference")
+
+    def __call__(self, *inputs: Any) -> Any:
+        node = self.make_node(*inputs)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    # ---- identity and display
+    def params(self) -> tuple[tuple[str, Any], ...]:
+        return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+
+    def signature(self) -> str:
+        """Canonical text of the op's identity, used by the structural graph hash."""
+        args = ",".join(f"{k}={_canonical(v)}" for k, v in self.params())
+        return f"{type(self).__module__}.{type(self).__qualname__}({args})"
+
+    def short_description(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        params = self.params()
+        if not params:
+            return type(self).__name__
+        return f"{type(self).__name__}{{{', '.join(_display(v) for _, v in params)}}}"
+
+    def make_apply(self, inputs: Sequence[Var], output_types: Sequence[Type]) -> Node:
+        return Node.create(self, inputs, output_types)
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, Op):
+        return value.signature()
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    if isinstance(value, slice):
+        return f"slice({_canonical(value.start)},{_canonical(value.stop)},{_canonical(value.step)})"
+    if hasattr(value, "signature"):
+        return str(value.signature())
+    return repr(value)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_display(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return str(value)

@@ -1,0 +1,124 @@
+"""Elemwise: a scalar-table entry lifted to arrays with broadcasting.
+
+Inputs must have the same ndim (the front end pads with DimShuffle, as Theano does).
+A dim broadcasts only where its static size is 1; other dims must agree at run time,
+which the reference checks and reports with the node and the user's line.
+
+>>> import jitgraph.tensor as T
+>>> x = T.dmatrix("x")
+>>> (x + T.drow("r")).type
+TensorType(float64, matrix)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jitgraph import dtypes
+from jitgraph.ir.graph import Node, Var
+from jitgraph.ir.types import TensorType
+from jitgraph.ops.base import GraphError, Op
+from jitgraph.ops.scalar import ScalarOp
+
+_KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "float",
+               "c": "complex"}
+
+
+def broadcast_static_shapes(
+    shapes: Sequence[tuple[int | None, ...]], what: str = "inputs"
+) -> tuple[int | None, ...]:
+    """The static output shape of equal-rank ``shapes`` under broadcasting.
+
+    Raises ValueError when two static sizes other than 1 disagree.
+    """
+    out: list[int | None] = []
+    for axis, sizes in enumerate(zip(*shapes, strict=True)):
+        known = {s for s in sizes if s is not None and s != 1}
+        if len(known) > 1:
+            raise ValueError(
+                f"cannot broadcast {what} of static shapes {', '.join(map(str, shapes))}: "
+                f"axis {axis} has sizes {sorted(known)}"
+            )
+        if known:
+            out.append(known.pop())
+        elif all(s == 1 for s in sizes):
+            out.append(1)
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Elemwise(Op):
+    scalar_op: ScalarOp
+
+    def make_node(self, *inputs: Any) -> Node:
+        from jitgraph.tensor.basic import as_tensor_variable
+
+        op = self.scalar_op
+        if len(inputs) != op.arity:
+            raise TypeError(f"{op} takes {op.arity} argument(s), got {len(inputs)}")
+        ins = [as_tensor_variable(x) for x in inputs]
+        for position, var in enumerate(ins):
+            if dtypes.kind(var.type.dtype) not in op.accepts:
+                accepted = ", ".join(_KIND_NAMES[k] for k in op.accepts)
+                raise TypeError(
+                    f"{op}: argument {position} is {var.describe()} of dtype "
+                    f"{var.type.dtype}; expected {accepted}"
+                )
+        ndims = {v.type.ndim for v in ins}
+        if len(ndims) != 1:
+            raise TypeError(f"Elemwise{{{op}}} inputs must have equal ndim, got {sorted(ndims)}")
+        shape = broadcast_static_shapes([v.type.shape for v in ins], f"the inputs of {op}")
+        out_dtype = op.output_dtype(tuple(v.type.dtype for v in ins))
+        return self.make_apply(ins, [TensorType(out_dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        out_type: TensorType = node.outputs[0].type  # type: ignore[assignment]
+        check_runtime_broadcast(node, inputs)
+        compute, _ = self.scalar_op.dtype_rule(tuple(v.type.dtype for v in node.inputs))
+        args = [a.astype(d, copy=False) for a, d in zip(inputs, compute, strict=True)]
+        result = self.scalar_op.impl(*args)
+        return [np.asarray(result).astype(out_type.dtype, copy=False)]
+
+    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+        from jitgraph.tensor.basic import constant
+
+        ndim = node.outputs[0].type.ndim
+        out: list[Var] = []
+        for axis in range(ndim):
+            candidates = [
+                shp[axis] for var, shp in zip(node.inputs, input_shapes, strict=True)
+                if var.type.shape[axis] != 1  # type: ignore[attr-defined]
+            ]
+            out.append(candidates[0] if candidates else constant(1, dtype="int64"))
+        return [tuple(out)]
+
+    def short_description(self) -> str:
+        return f"elementwise {self.scalar_op}"
+
+    def __str__(self) -> str:
+        return f"Elemwise{{{self.scalar_op}}}"
+
+
+def check_runtime_broadcast(node: Node, inputs: Sequence[np.ndarray]) -> None:
+    """Raise GraphError if run-time shapes break the static broadcast pattern."""
+    ndim = node.outputs[0].type.ndim
+    for axis in range(ndim):
+        sizes = {}
+        for position, (var, value) in enumerate(zip(node.inputs, inputs, strict=True)):
+            if var.type.shape[axis] != 1:  # type: ignore[attr-defined]
+                sizes[position] = value.shape[axis]
+        if len(set(sizes.values())) > 1:
+            detail = ", ".join(
+                f"input {p} ({node.inputs[p].describe()}) has shape {inputs[p].shape}"
+                for p in sizes
+            )
+            raise GraphError(
+                f"shape mismatch in {node.op} at axis {axis}: {detail}. Only dims of static "
+                "size 1 broadcast (use a row/col type, keepdims=True or dimshuffle('x', ...))"
+            )
