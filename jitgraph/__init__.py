@@ -10,15 +10,13 @@ array(4.)
 
 import sys as _sys
 
-from jitgraph.config import config
-from jitgraph import tensor
-from jitgraph import compile
+from jitgraph import compile, printing, tensor
 from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
+from jitgraph.config import config
 from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
 from jitgraph.ir.rebuild import clone_replace
-from jitgraph import printing
 from jitgraph.printing import pp
 
 __version__ = "0.1.0"
@@ -32,6 +30,11 @@ Variable = Var
 
 __all__ = [
     "Apply",
+    "Const",
+    "Graph",
+    "MissingInputError",
+    "Node",
+    "Var",
     "Function",
     "In",
     "Mode",

@@ -19,8 +19,11 @@ from typing import Any, TextIO
 import numpy as np
 
 import jitgraph
-import jitgraph.tensor as T
+import jitgraph.tensor
 from jitgraph.config import config
+
+# The constructors (T.dmatrix, ...) are generated at import time, out of mypy's sight.
+T: Any = jitgraph.tensor
 
 
 @dataclass
@@ -176,15 +179,21 @@ def run_example(example: Example, repeat: int, out: TextIO) -> bool:
     return ok
 
 
+def _run_safely(make: Callable[[], Example], repeat: int, out: TextIO) -> bool:
+    try:
+        return run_example(make(), max(repeat, 1), out)
+    except Exception as error:  # report every example, even after one has failed
+        print(f"{make.__name__}: FAILED, {type(error).__name__}: {error}", file=out)
+        return False
+
+
 def run_demo(repeat: int = 100, out: TextIO | None = None) -> int:
     """Run every example; returns 0 if all results matched NumPy, else 1."""
     stream = out if out is not None else sys.stdout
     print(f"jitgraph demo (mode={config.mode}, floatX={config.floatX})\n", file=stream)
-    failures = [
-        make.__name__ for make in EXAMPLES if not run_example(make(), max(repeat, 1), stream)
-    ]
+    failures = [make.__name__ for make in EXAMPLES if not _run_safely(make, repeat, stream)]
     if failures:
-        print(f"\n{len(failures)} example(s) did not match NumPy: {failures}", file=stream)
+        print(f"\n{len(failures)} example(s) failed: {', '.join(failures)}", file=stream)
         return 1
     print(f"\nall {len(EXAMPLES)} examples matched NumPy", file=stream)
     return 0

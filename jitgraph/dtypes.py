@@ -51,7 +51,7 @@ def canonical(dtype: object) -> str:
     ('float64', 'float32', 'int16')
     """
     if isinstance(getattr(dtype, "dtype", None), str):  # a type object: T.int32, T.dscalar
-        dtype = dtype.dtype  # type: ignore[union-attr]
+        dtype = dtype.dtype  # type: ignore[attr-defined]
     try:
         name = np.dtype(dtype).name  # type: ignore[call-overload]
     except TypeError as exc:
@@ -79,10 +79,20 @@ def is_complex(dtype: str) -> bool:
 
 
 def upcast(*dtypes: str) -> str:
-    """Theano's upcast: NumPy's type promotion with every operand strong."""
+    """Theano's upcast: NumPy's ``promote_types`` folded left to right, every operand strong.
+
+    Folded as Theano did (``z = z + zeros(dt)`` per operand): promotion is not
+    associative, and ``np.result_type`` of all at once can differ.
+
+    >>> upcast("int8", "uint8", "float16")  # int16, then with float16
+    'float32'
+    """
     if not dtypes:
         raise ValueError("upcast needs at least one dtype")
-    return str(np.result_type(*[np.dtype(d) for d in dtypes]))
+    result = np.dtype(dtypes[0])
+    for dtype in dtypes[1:]:
+        result = np.promote_types(result, dtype)
+    return result.name
 
 
 def result_dtype(operands: Iterable[tuple[str, bool]]) -> str:
@@ -97,7 +107,8 @@ def result_dtype(operands: Iterable[tuple[str, bool]]) -> str:
     weak = [d for d, w in items if w]
     if not strong:
         return upcast(*weak)
-    result = upcast(*strong)
+    # NumPy promotes all strong operands at once (not a pairwise fold, as Theano did).
+    result = np.result_type(*[np.dtype(d) for d in strong]).name
     for w in weak:
         if _KIND_ORDER[kind(w)] > _KIND_ORDER[kind(result)]:
             result = _widen_kind(result, kind(w))
@@ -151,9 +162,13 @@ def autocast_python_scalar(value: object, floatX: str) -> str:
     if isinstance(value, float):
         if floatX != "float64":
             return floatX
+        # Compare as Python numbers: NumPy 2 compares a float32 with a Python float in
+        # float32 (NEP 50), which would call every float exact. NaN is never exact.
         with np.errstate(over="ignore"):
-            exact = bool(np.float32(value) == value)  # NaN is never exact: float64
+            exact = float(np.float32(value)) == value
         return "float32" if exact else "float64"
     if isinstance(value, complex):
-        return "complex64" if np.complex64(value) == value else "complex128"
+        with np.errstate(over="ignore"):
+            exact = complex(np.complex64(value)) == value
+        return "complex64" if exact else "complex128"
     raise TypeError(f"not a Python scalar: {value!r}")

@@ -37,20 +37,20 @@ class Program:
             slot[id(var)] = len(slot)
         self.n_slots = len(slot)
         self.input_slots = [slot[id(v)] for v in graph.inputs]
-        self.constants = [
-            (slot[id(v)], v.data) for v in graph.variables() if isinstance(v, Const)
-        ]
+        self.constants = [(slot[id(v)], v.data) for v in graph.variables() if isinstance(v, Const)]
         self.output_slots = [slot[id(v)] for v in graph.outputs]
         keep = set(self.output_slots)
         last_use: dict[int, int] = {}
         for step, node in enumerate(graph.nodes):
-            for v in node.inputs:
+            for v in (*node.outputs, *node.inputs):  # an output nobody reads dies at once
                 last_use[slot[id(v)]] = step
+        # Each step frees the slots it reads (or writes) for the last time, so an
+        # intermediate value lives only until its last use.
         self.steps: list[tuple[Node, list[int], list[int], list[int]]] = []
         for step, node in enumerate(graph.nodes):
             ins = [slot[id(v)] for v in node.inputs]
             outs = [slot[id(v)] for v in node.outputs]
-            free = sorted({s for s in ins if last_use.get(s) == step and s not in keep})
+            free = sorted({s for s in (*ins, *outs) if last_use.get(s) == step and s not in keep})
             self.steps.append((node, ins, outs, free))
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -67,6 +67,11 @@ class Program:
                     results = node.op.perform(node, args)
                 except Exception as exc:  # noqa: BLE001 - re-raised with the node named
                     raise node_error(node, args, exc) from exc
+                if len(results) != len(outs):
+                    raise GraphError(
+                        f"internal error: {node.op} returned {len(results)} result(s) for "
+                        f"{len(outs)} output(s); please report this"
+                    )
                 for s, var, value in zip(outs, node.outputs, results, strict=True):
                     storage[s] = check_result(node, var.type, value)  # type: ignore[arg-type]
                 for s in free:
@@ -75,6 +80,7 @@ class Program:
 
 
 def compile_graph(graph: Graph) -> Program:
+    """The graph as a ``Program`` of the reference interpreter."""
     return Program(graph)
 
 
@@ -82,8 +88,10 @@ def check_result(node: Node, ttype: TensorType, value: Any) -> np.ndarray:
     """An op's result, verified against its declared type (a bug report if not)."""
     if not isinstance(value, np.ndarray):
         value = np.asarray(value)
-    if value.dtype != ttype.numpy_dtype or value.ndim != ttype.ndim or any(
-        s is not None and s != n for s, n in zip(ttype.shape, value.shape, strict=True)
+    if (
+        value.dtype != ttype.numpy_dtype
+        or value.ndim != ttype.ndim
+        or any(s is not None and s != n for s, n in zip(ttype.shape, value.shape, strict=True))
     ):
         raise GraphError(
             f"internal error: {node.op} produced dtype {value.dtype} and shape {value.shape}, "

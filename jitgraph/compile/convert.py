@@ -9,6 +9,7 @@ dtype('float32')
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ def filter_value(
     value: Any,
     strict: bool = False,
     allow_downcast: bool | None = None,
+    downcast_hint: str = " or pass allow_input_downcast=True",
 ) -> np.ndarray:
     """``value`` as an array of ``ttype``, or TypeError/ValueError saying why not.
 
@@ -37,7 +39,8 @@ def filter_value(
     - a Python float is accepted for a floatX input (``allow_downcast=None``);
     - other values (lists, Python scalars) are accepted when the conversion is exact.
     The ndim and static dims are checked last. Messages say expected vs got; callers
-    prefix which argument it was.
+    prefix which argument it was. ``downcast_hint`` ends the advice on lossy values (the
+    option that would allow them where the value comes from, or nothing).
     """
     if isinstance(value, np.ndarray) and value.dtype == ttype.numpy_dtype:
         data = value
@@ -53,7 +56,7 @@ def filter_value(
             raise TypeError(
                 f"expected dtype {ttype.dtype}, got an array of dtype {src}, which "
                 f"{ttype.dtype} cannot hold without risking loss of precision; cast it "
-                f"(value.astype('{ttype.dtype}')) or pass allow_input_downcast=True"
+                f"(value.astype('{ttype.dtype}')){downcast_hint}"
             )
         data = np.asarray(value, dtype=ttype.dtype)
     elif allow_downcast is None and type(value) is float and ttype.dtype == config.floatX:
@@ -65,7 +68,7 @@ def filter_value(
             raise TypeError(
                 f"expected dtype {ttype.dtype}, got {_short(value)}, which {ttype.dtype} "
                 f"cannot store exactly (it would become {_short(data)}); convert it "
-                f"explicitly or pass allow_input_downcast=True"
+                f"explicitly{downcast_hint}"
             )
     check_shape(ttype, data)
     return data
@@ -74,8 +77,7 @@ def filter_value(
 def check_shape(ttype: TensorType, data: np.ndarray) -> None:
     if data.ndim != ttype.ndim:
         raise TypeError(
-            f"expected a {ttype.ndim}-d array ({ttype}), got {data.ndim}-d with shape "
-            f"{data.shape}"
+            f"expected a {ttype.ndim}-d array ({ttype}), got {data.ndim}-d with shape {data.shape}"
         )
     for axis, (want, got) in enumerate(zip(ttype.shape, data.shape, strict=True)):
         if want is not None and want != got:
@@ -86,7 +88,12 @@ def check_shape(ttype: TensorType, data: np.ndarray) -> None:
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("?" if s is None else str(s) for s in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _describe(value: Any) -> str:
@@ -114,15 +121,21 @@ def _asarray(value: Any, dtype: str | None) -> np.ndarray:
 
 
 def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``b`` (``a`` converted) holds exactly ``a``'s values.
+
+    Compared both ways: ``a == b`` alone compares int64 with float64 in float64, so
+    2**53 + 1 would pass as 2**53; converting ``b`` back to ``a``'s dtype catches that.
+    """
     if a.shape != b.shape:
         return False
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
         if a.dtype.kind == "c" and b.dtype.kind != "c" and np.any(a.imag != 0):
             return False
-        if a.dtype.kind in "fc" and b.dtype.kind in "iub":
-            if not np.all(np.isfinite(a)):
-                return False
-        equal = a == b
+        if a.dtype.kind in "fc" and b.dtype.kind in "iub" and not np.all(np.isfinite(a)):
+            return False
+        back = b.astype(a.dtype)
+        equal = (a == b) & (back == a)
         if a.dtype.kind in "fc":
-            equal = equal | (np.isnan(a) & np.isnan(b))
+            equal = equal | (np.isnan(a) & np.isnan(b) & np.isnan(back))
     return bool(np.all(equal))

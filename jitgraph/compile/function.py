@@ -93,7 +93,7 @@ def _input_spec(position: int, item: Any) -> In:
     var = spec.variable
     if isinstance(var, SharedVariable):
         raise TypeError(
-            f"function input {position} is the shared variable {var.describe()}: shared "
+            f"function input {position} is {var.describe()}: shared "
             "variables are implicit inputs and cannot be listed; to feed a value in its "
             "place, use givens=[(shared_var, new_input)]"
         )
@@ -115,8 +115,8 @@ def _output_spec(outputs: Any) -> tuple[list[Var], list[bool], Any]:
         return [], [], "list"
     if isinstance(outputs, dict):
         keys = tuple(outputs)
-        vars_, borrow, _ = _output_spec(list(outputs.values()))
-        return vars_, borrow, keys
+        dict_vars, dict_borrow, _ = _output_spec(list(outputs.values()))
+        return dict_vars, dict_borrow, keys
     single = not isinstance(outputs, (list, tuple))
     items = [outputs] if single else list(outputs)
     out_vars: list[Var] = []
@@ -142,6 +142,37 @@ class _Missing:
 
 
 _REQUIRED = _Missing()
+_AMBIGUOUS = -1  # the keyword position of a name that several inputs have
+
+
+def _keyword_positions(specs: Sequence[In]) -> dict[str, int]:
+    """Input name -> position, with ``_AMBIGUOUS`` for names given to several inputs."""
+    positions: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        if spec.name is not None:
+            positions[spec.name] = _AMBIGUOUS if spec.name in positions else i
+    return positions
+
+
+def _aliases(value: np.ndarray, others: Sequence[Any]) -> bool:
+    return any(
+        isinstance(other, np.ndarray) and np.may_share_memory(value, other) for other in others
+    )
+
+
+def _owned_state(new_state: list[np.ndarray], sources: Sequence[Any]) -> list[np.ndarray]:
+    """New values of updated state, copied where they would alias another value.
+
+    A shared variable must own its array: an update ``a <- b`` or ``a <- x`` (an input)
+    would otherwise tie ``a`` to ``b``'s array or the caller's, and a constant update
+    would store a read-only array.
+    """
+    owned: list[np.ndarray] = []
+    for value in new_state:
+        if not value.flags.writeable or _aliases(value, [*sources, *owned]):
+            value = value.copy()
+        owned.append(value)
+    return owned
 
 
 class Function:
@@ -169,18 +200,15 @@ class Function:
         self.trust_input = False
         self._allow_input_downcast = allow_input_downcast
         self.input_names = [s.name for s in specs]
-        self._positions: dict[str, int] = {}
-        for i, spec in enumerate(specs):
-            if spec.name is not None and spec.name not in self._positions:
-                self._positions[spec.name] = i
-        # Default values (and the state of inputs with an update) live in containers.
+        self._positions = _keyword_positions(specs)
+        # Default values (and the state of inputs with an update) live in containers; an
+        # input with an update and no value gets an empty one (required until first set).
         self._defaults: list[Container | None] = []
         for i, spec in enumerate(specs):
-            if spec.value is None:
-                self._defaults.append(None)
+            if spec.value is not None:
+                self._defaults.append(Container(self._convert_owned(i, spec.value)))
             else:
-                value = self._convert(i, spec.value)
-                self._defaults.append(Container(value))
+                self._defaults.append(Container(None) if spec.update is not None else None)
         self._shared: list[Container] = [s.container for s in compiled.shared_vars]
         self.maker = _Maker(self)
 
@@ -209,7 +237,7 @@ class Function:
     # ---- defaults: f['y'] / f['y'] = value
     def _position_of(self, key: Any) -> int:
         if isinstance(key, str) and key in self._positions:
-            return self._positions[key]
+            return self._keyword_position(key)
         for i, spec in enumerate(self._specs):
             if spec.variable is key:
                 return i
@@ -223,7 +251,7 @@ class Function:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         i = self._position_of(key)
-        converted = self._convert(i, value)
+        converted = self._convert_owned(i, value)
         if self._defaults[i] is None:
             self._defaults[i] = Container(converted)
         else:
@@ -234,6 +262,24 @@ class Function:
         name = self._specs[position].name
         return f"input {position}" + (f" ({name!r})" if name else "")
 
+    def _where(self) -> str:
+        return f"function {self.name!r}" if self.name else "function"
+
+    def _keyword_position(self, key: str) -> int:
+        position = self._positions[key]
+        if position is _AMBIGUOUS:
+            raise TypeError(
+                f"{self._where()}: the name {key!r} is ambiguous: several inputs have it "
+                "(use In(variable, name=...) to give them distinct names)"
+            )
+        return position
+
+    def _convert_owned(self, position: int, value: Any) -> np.ndarray:
+        """``value`` converted for input ``position``, never aliasing the caller's array
+        (defaults and state outlive the call)."""
+        converted = self._convert(position, value)
+        return converted.copy() if converted is value else converted
+
     def _convert(self, position: int, value: Any) -> np.ndarray:
         spec = self._specs[position]
         downcast = spec.allow_downcast
@@ -242,32 +288,33 @@ class Function:
         try:
             return filter_value(spec.variable.type, value, spec.strict, downcast)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            fname = f" {self.name!r}" if self.name else ""
             raise type(exc)(
-                f"bad argument for {self._label(position)} of function{fname}: {exc}"
+                f"bad argument for {self._label(position)} of {self._where()}: {exc}"
             ) from None
 
     def _bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
         n = len(self._specs)
         if len(args) > n:
-            raise TypeError(
-                f"function{' ' + repr(self.name) if self.name else ''} takes at most {n} "
-                f"argument(s) ({len(args)} given)"
-            )
+            raise TypeError(f"{self._where()} takes at most {n} argument(s) ({len(args)} given)")
         values: list[Any] = list(args) + [_REQUIRED] * (n - len(args))
         for key, value in kwargs.items():
             if key not in self._positions:
                 known = ", ".join(repr(k) for k in self._positions) or "none"
-                raise TypeError(f"unknown keyword argument {key!r} (the inputs' names: {known})")
-            i = self._positions[key]
+                raise TypeError(
+                    f"{self._where()} got an unknown keyword argument {key!r} (the inputs' "
+                    f"names: {known})"
+                )
+            i = self._keyword_position(key)
             if values[i] is not _REQUIRED:
-                raise TypeError(f"{self._label(i)} was given twice (by position and by name)")
+                raise TypeError(
+                    f"{self._where()}: {self._label(i)} was given twice (by position and by name)"
+                )
             values[i] = value
         for i, value in enumerate(values):
             if value is _REQUIRED:
                 container = self._defaults[i]
-                if container is None:
-                    raise TypeError(f"missing required argument: {self._label(i)}")
+                if container is None or container.value is None:
+                    raise TypeError(f"{self._where()}: missing required argument {self._label(i)}")
                 values[i] = container.value
             elif not self.trust_input:
                 values[i] = self._convert(i, value)
@@ -279,6 +326,7 @@ class Function:
         results = self._compiled.program.run(values + shared_values)
         n_out = len(self._compiled.outputs)
         outputs, new_state = results[:n_out], results[n_out:]
+        new_state = _owned_state(new_state, values + shared_values)
         # Commit every update together, only after everything was computed.
         for target, value in zip(self._compiled.update_targets, new_state, strict=True):
             if isinstance(target, int):
@@ -290,9 +338,10 @@ class Function:
     def _package(self, outputs: list[np.ndarray], sources: list[Any], state: list[Any]) -> Any:
         final: list[np.ndarray] = []
         for value, borrow in zip(outputs, self._borrow, strict=True):
+            # Without borrow, an output never aliases an input, state, another output, or
+            # a read-only constant: the caller may write to it.
             if not borrow and (
-                not value.flags.writeable
-                or any(value is s or np.may_share_memory(value, s) for s in (*sources, *state, *final))
+                not value.flags.writeable or _aliases(value, [*sources, *state, *final])
             ):
                 value = value.copy()
             final.append(value)
@@ -311,20 +360,36 @@ class Function:
         name: str | None = None,
         profile: Any = None,
     ) -> Function:
-        """A copy of this function. ``share_memory=False`` gives it private copies of the
-        shared variables' values (its updates no longer touch the originals);
-        ``swap={old: new}`` makes it use other shared variables of the same type;
-        ``delete_updates`` drops the updates."""
+        """A copy of this function (Theano's ``Function.copy``).
+
+        As in Theano, a copy uses the same shared variables as the original (one value,
+        one container per shared variable), except those in ``swap={old: new}``, which it
+        replaces by shared variables of the same type. Defaults and the state of inputs
+        with an update are private to the copy. ``delete_updates`` drops the updates.
+        ``share_memory`` is accepted: jitgraph keeps no intermediate storage between
+        calls, so there is nothing else to share. The copy's name is ``name``, or the
+        original's with ' copy' appended.
+
+        >>> import jitgraph, jitgraph.tensor as T
+        >>> a, b = jitgraph.shared(1.0, "a"), jitgraph.shared(10.0, "b")
+        >>> x = T.dscalar("x")
+        >>> f = jitgraph.function([x], x + a, updates={a: a + 1})
+        >>> g = f.copy(swap={a: b})
+        >>> g(0.0), float(a.get_value()), float(b.get_value())
+        (array(10.), 1.0, 11.0)
+        """
         compiled = self._compiled.copy(swap or {}, delete_updates)
         clone = Function.__new__(Function)
         clone.__dict__.update(self.__dict__)
         clone._compiled = compiled
-        clone.name = name if name is not None else self.name
-        clone._defaults = [None if c is None else Container(c.value.copy()) for c in self._defaults]
-        if share_memory:
-            clone._shared = [s.container for s in compiled.shared_vars]
-        else:
-            clone._shared = [Container(s.container.value.copy()) for s in compiled.shared_vars]
+        if name is None and self.name:
+            name = f"{self.name} copy"
+        clone.name = name
+        clone._defaults = [
+            None if c is None else Container(None if c.value is None else c.value.copy())
+            for c in self._defaults
+        ]
+        clone._shared = [s.container for s in compiled.shared_vars]
         clone.maker = _Maker(clone)
         return clone
 

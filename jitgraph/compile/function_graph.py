@@ -7,6 +7,8 @@ variables; outputs then new values of updated state) and the program that runs i
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,15 @@ from jitgraph.compile.convert import filter_value
 from jitgraph.compile.io import In
 from jitgraph.compile.mode import Mode
 from jitgraph.compile.sharedvalue import SharedVariable
-from jitgraph.ir.graph import Const, Graph, MissingInputError, Var, graph_inputs, make_constant
+from jitgraph.ir.graph import (
+    PACKAGE_DIR,
+    Const,
+    Graph,
+    MissingInputError,
+    Var,
+    graph_inputs,
+    make_constant,
+)
 from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
 
@@ -53,10 +63,16 @@ class CompiledGraph:
         self.graph = Graph(explicit + shared, exprs)  # type: ignore[operator]
         self.program: Program = compile_graph(self.graph)
 
-    def copy(self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool) -> CompiledGraph:
+    def copy(
+        self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool
+    ) -> CompiledGraph:
         for old, new in swap.items():
             if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
                 raise TypeError("Function.copy(swap=...) maps shared variables to shared variables")
+            if all(old is not s for s in self.shared_vars):
+                raise ValueError(
+                    f"Function.copy(swap=...): the function does not use {old.describe()}"
+                )
             if old.type != new.type:
                 raise TypeError(
                     f"Function.copy(swap=...): {old.describe()} has type {old.type} but its "
@@ -67,7 +83,7 @@ class CompiledGraph:
         outputs = exprs[: len(self.outputs)]
         new_updates = [
             (swap.get(t, t) if isinstance(t, SharedVariable) else t, e)  # type: ignore[call-overload]
-            for (t, _), e in zip(updates, exprs[len(self.outputs):], strict=True)
+            for (t, _), e in zip(updates, exprs[len(self.outputs) :], strict=True)
         ]
         return CompiledGraph(self.specs, outputs, new_updates, self.mode)
 
@@ -94,20 +110,26 @@ def build_graph(
     pairs: list[tuple[Var | int, Var]] = list(_update_pairs(updates))
     for position, spec in enumerate(specs):
         if spec.update is not None:
-            pairs.append((position, _typed_update(spec.variable, spec.update, f"In({spec.variable})")))
+            pairs.append(
+                (position, _typed_update(spec.variable, spec.update, f"In({spec.variable})"))
+            )
     pairs += _default_updates(outputs, pairs, mapping, no_default_updates)
     exprs = replace(outputs + [u for _, u in pairs], mapping)
     _check_missing(exprs, explicit)
     _check_unused(exprs, specs, on_unused_input)
     n = len(outputs)
-    return CompiledGraph(specs, exprs[:n], [(t, e) for (t, _), e in zip(pairs, exprs[n:], strict=True)], mode)
+    return CompiledGraph(
+        specs, exprs[:n], [(t, e) for (t, _), e in zip(pairs, exprs[n:], strict=True)], mode
+    )
 
 
 def _check_distinct(explicit: list[Var]) -> None:
     for i, var in enumerate(explicit):
         for j in range(i):
             if explicit[j] is var:
-                raise ValueError(f"function inputs {j} and {i} are the same variable {var.describe()}")
+                raise ValueError(
+                    f"function inputs {j} and {i} are the same variable {var.describe()}"
+                )
 
 
 def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
@@ -118,7 +140,9 @@ def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
     try:
         pairs = [tuple(p) for p in value]
     except TypeError:
-        raise TypeError(f"{what} must be a dict or a list of pairs, got {type(value).__name__}") from None
+        raise TypeError(
+            f"{what} must be a dict or a list of pairs, got {type(value).__name__}"
+        ) from None
     for p in pairs:
         if len(p) != 2:
             raise TypeError(f"{what} must be pairs (variable, replacement); got {p!r}")
@@ -127,7 +151,7 @@ def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
 
 def _constant_of_type(ttype: TensorType, value: Any, what: str) -> Var:
     try:
-        data = filter_value(ttype, value)
+        data = filter_value(ttype, value, downcast_hint="")
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{what}: {exc}") from None
     return make_constant(data, TensorType(ttype.dtype, data.shape))
@@ -181,8 +205,8 @@ def _update_pairs(updates: Any) -> list[tuple[SharedVariable, Var]]:
             label = target.describe() if isinstance(target, Var) else repr(target)
             raise TypeError(f"updates keys must be shared variables, got {label}")
         if any(t is target for t, _ in result):
-            raise ValueError(f"the shared variable {target.describe()} is updated twice")
-        result.append((target, _typed_update(target, expr, f"shared variable {target.describe()}")))
+            raise ValueError(f"{target.describe()} is updated twice")
+        result.append((target, _typed_update(target, expr, target.describe())))
     return result
 
 
@@ -202,14 +226,19 @@ def _default_updates(
         exprs = replace(outputs + [u for _, u in pairs + extra], mapping)
         updated = [t for t, _ in pairs + extra]
         found = [
-            v for v in graph_inputs(exprs)
-            if isinstance(v, SharedVariable) and v.default_update is not None
-            and all(v is not t for t in updated) and all(v is not s for s in suppressed)
+            v
+            for v in graph_inputs(exprs)
+            if isinstance(v, SharedVariable)
+            and v.default_update is not None
+            and all(v is not t for t in updated)
+            and all(v is not s for s in suppressed)
         ]
         if not found:
             return extra
         for v in found:
-            extra.append((v, _typed_update(v, v.default_update, f"shared variable {v.describe()} (default update)")))
+            extra.append(
+                (v, _typed_update(v, v.default_update, f"{v.describe()} (default update)"))
+            )
 
 
 def _check_missing(exprs: list[Var], explicit: list[Var]) -> None:
@@ -239,6 +268,14 @@ def _check_unused(exprs: list[Var], specs: Sequence[In], on_unused_input: str) -
             from jitgraph.compile.function import UnusedInputError
 
             raise UnusedInputError(message)
-        import warnings
+        warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
 
-        warnings.warn(message, UserWarning, stacklevel=5)
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by our caller point at user code."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level

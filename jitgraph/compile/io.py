@@ -76,8 +76,16 @@ class Param(In):
         implicit: bool | None = None,
         borrow: bool | None = None,
     ) -> None:
-        super().__init__(variable, name=name, value=default, mutable=mutable, strict=strict,
-                         allow_downcast=allow_downcast, implicit=implicit, borrow=bool(borrow))
+        super().__init__(
+            variable,
+            name=name,
+            value=default,
+            mutable=mutable,
+            strict=strict,
+            allow_downcast=allow_downcast,
+            implicit=implicit,
+            borrow=bool(borrow),
+        )
 
     @property
     def default(self) -> Any:

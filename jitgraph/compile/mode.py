@@ -17,11 +17,26 @@ from typing import Any
 
 from jitgraph.config import canonical_mode, config
 
+# Theano's optimizer names, for ``Mode(linker, optimizer)`` given without a mode name.
+_MODE_OF_OPTIMIZER = {"fast_compile": "FAST_COMPILE", None: "REFERENCE", "None": "REFERENCE"}
+
 
 class Mode:
-    """A named compilation mode (Theano's ``Mode``; ``linker``/``optimizer`` accepted)."""
+    """A named compilation mode (Theano's ``Mode``; ``linker``/``optimizer`` accepted).
 
-    def __init__(self, linker: Any = None, optimizer: Any = "default", name: str = "FAST_RUN") -> None:
+    Without ``name``, Theano's ``optimizer`` picks it: 'fast_compile' gives FAST_COMPILE,
+    None (no rewrites) REFERENCE, anything else FAST_RUN.
+
+    >>> Mode(optimizer="fast_compile").name, Mode(optimizer=None).name
+    ('FAST_COMPILE', 'REFERENCE')
+    """
+
+    def __init__(
+        self, linker: Any = None, optimizer: Any = "default", name: str | None = None
+    ) -> None:
+        if name is None:
+            key = optimizer if optimizer is None or isinstance(optimizer, str) else "default"
+            name = _MODE_OF_OPTIMIZER.get(key, "FAST_RUN")
         self.name = canonical_mode(name)
         self.linker = linker
         self.optimizer = optimizer

@@ -59,9 +59,15 @@ class SharedVariable(Var):
 
     def _filter(self, value: Any, borrow: bool) -> np.ndarray:
         try:
-            data = filter_value(self.type, value, self.strict, self.allow_downcast)  # type: ignore[arg-type]
+            data = filter_value(
+                self.type,
+                value,
+                self.strict,
+                self.allow_downcast,
+                downcast_hint=" or create the shared variable with allow_downcast=True",
+            )
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"shared variable {self.describe()}: {exc}") from None
+            raise type(exc)(f"{self.describe()}: {exc}") from None
         if data is value and not borrow:
             data = data.copy()
         return data
@@ -81,6 +87,13 @@ class SharedVariable(Var):
 
     def clone(self) -> Var:
         return self
+
+    def describe(self) -> str:
+        """'the shared variable 'w' (created at file.py:3)': says it is shared, as users
+        never list shared variables among a function's inputs."""
+        label = repr(self.name) if self.name else f"of type {self.type}"
+        where = f" (created at {self.created_at})" if self.created_at else ""
+        return f"the shared variable {label}{where}"
 
     def __repr__(self) -> str:
         return self.name or f"<{self.type}>"
@@ -112,19 +125,33 @@ def shared(
     >>> state.dtype, state.get_value()
     ('int64', array(0))
     """
-    from jitgraph.ir.graph import Var as _Var
-
-    if isinstance(value, _Var):
-        raise TypeError(f"shared() needs a value, got the symbolic variable {value.describe()}")
-    if isinstance(value, (list, tuple, int, float, complex, bool, np.generic, np.ndarray)):
-        data = np.asarray(value)
-    else:
-        raise TypeError(f"shared() needs an array or a number, got {type_name(value)}")
-    if data.dtype == object:
-        raise TypeError(f"shared() needs numbers, got {type_name(value)}")
+    data = _shared_data(value)
     if shape is None and broadcastable is None:
         shape = (None,) * data.ndim
     ttype = TensorType(data.dtype, shape, broadcastable)
-    keep = data if (data is value and borrow) else data
-    return TensorSharedVariable(ttype, keep, name=name, strict=strict,
-                                allow_downcast=allow_downcast, borrow=borrow or data is not value)
+    return TensorSharedVariable(
+        ttype,
+        data,
+        name=name,
+        strict=strict,
+        allow_downcast=allow_downcast,
+        # a freshly converted array is private already: no second copy
+        borrow=borrow or data is not value,
+    )
+
+
+def _shared_data(value: Any) -> np.ndarray:
+    """``value`` as an array for ``shared()``, or TypeError saying why it cannot be one."""
+    if isinstance(value, Var):
+        raise TypeError(f"shared() needs a value, got the symbolic variable {value.describe()}")
+    if not isinstance(value, (list, tuple, int, float, complex, bool, np.generic, np.ndarray)):
+        raise TypeError(f"shared() needs an array or a number, got {type_name(value)}")
+    try:
+        data = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(
+            f"shared() needs an array or a number, got {type_name(value)}: {exc}"
+        ) from None
+    if data.dtype == object or data.dtype.kind not in "biufc":
+        raise TypeError(f"shared() needs numbers, got {type_name(value)} (dtype {data.dtype})")
+    return data

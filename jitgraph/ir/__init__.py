@@ -14,6 +14,7 @@ from jitgraph.ir.graph import (
 )
 from jitgraph.ir.rebuild import clone_replace, replace
 from jitgraph.ir.types import TensorType, Type
+from jitgraph.ir.verify import VerifyError, verify
 
 __all__ = [
     "Apply",
@@ -24,10 +25,12 @@ __all__ = [
     "TensorType",
     "Type",
     "Var",
+    "VerifyError",
     "ancestors",
     "clone_replace",
     "graph_inputs",
     "replace",
     "structural_hash",
     "toposort",
+    "verify",
 ]

@@ -13,6 +13,8 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import sys
@@ -27,7 +29,8 @@ from jitgraph.ir.types import TensorType, Type
 if TYPE_CHECKING:
     from jitgraph.ops.base import Op
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The jitgraph package directory: frames under it are ours, the first one outside is the user's.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def user_source_line() -> str | None:
@@ -35,7 +38,7 @@ def user_source_line() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not filename.startswith("<frozen"):
+        if not filename.startswith(PACKAGE_DIR) and not filename.startswith("<frozen"):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]
     return None
@@ -50,6 +53,10 @@ class Var:
 
     __slots__ = ("type", "owner", "index", "name", "created_at", "tag", "__weakref__")
 
+    # Every value in the IR is a tensor (random-generator states are uint32 tensors), so
+    # the type is annotated as TensorType; Type remains the extension point.
+    type: TensorType
+
     def __init__(
         self,
         type: Type,
@@ -59,7 +66,7 @@ class Var:
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a variable name must be a str, got {type_name(name)}")
-        self.type = type
+        self.type = type  # type: ignore[assignment]
         self.owner = owner
         self.index = index
         self.name = name
@@ -167,6 +174,21 @@ def constant_class() -> type:
     return TensorConstant
 
 
+# False inside ``unshared_nodes()``: Node.create then builds fresh nodes (the verifier
+# re-infers output types this way; a hash-consed lookup would return the node under test).
+_hash_consing: contextvars.ContextVar[bool] = contextvars.ContextVar("hash_consing", default=True)
+
+
+@contextlib.contextmanager
+def unshared_nodes() -> Iterator[None]:
+    """Within the block, ``Node.create`` neither returns nor records hash-consed nodes."""
+    token = _hash_consing.set(False)
+    try:
+        yield
+    finally:
+        _hash_consing.reset(token)
+
+
 class Node:
     """One application of an op to input variables; never mutated after creation.
 
@@ -198,6 +220,8 @@ class Node:
 
     @classmethod
     def create(cls, op: Op, inputs: Sequence[Var], output_types: Sequence[Type]) -> Node:
+        if not _hash_consing.get():
+            return cls(op, inputs, output_types)
         key = (op, tuple(id(v) for v in inputs))
         node = cls._table.get(key)
         if node is not None and all(a is b for a, b in zip(node.inputs, inputs, strict=True)):
@@ -324,6 +348,10 @@ class Graph:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)
+        for v in self.outputs:  # an output may be a constant or an input that no node uses
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
         return out
 
     def clients(self) -> dict[int, list[tuple[Node, int]]]:
@@ -340,7 +368,8 @@ class Graph:
         return debugprint(list(self.outputs), file="str")  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
-        return f"Graph({len(self.inputs)} inputs, {len(self.nodes)} nodes, {len(self.outputs)} outputs)"
+        counts = f"{len(self.inputs)} inputs, {len(self.nodes)} nodes, {len(self.outputs)} outputs"
+        return f"Graph({counts})"
 
 
 def structural_hash(graph: Graph) -> str:
@@ -365,7 +394,8 @@ def structural_hash(graph: Graph) -> str:
 
     for var in graph.inputs:
         number[id(var)] = len(number)
-        digest.update(f"I {var.type.key()}\n".encode())
+        content = var.content_key().hex() if isinstance(var, Const) else ""
+        digest.update(f"I {var.type.key()} {content}\n".encode())
     for node in graph.nodes:
         args = ",".join(ref(v) for v in node.inputs)
         outs = ",".join(v.type.key() for v in node.outputs)

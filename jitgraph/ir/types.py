@@ -50,6 +50,7 @@ class TensorType(Type):
 
     dtype: str
     shape: tuple[int | None, ...]
+    _hash: int
 
     def __init__(
         self,
@@ -87,7 +88,7 @@ class TensorType(Type):
         )
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[no-any-return]
+        return self._hash
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (TensorType, (self.dtype, self.shape))
@@ -135,7 +136,8 @@ class TensorType(Type):
         b = self.broadcastable
         if all(d is None or d == 1 for d in self.shape) and b in _PATTERN_NAMES:
             return _PATTERN_NAMES[b]
-        return "(" + ", ".join("?" if d is None else str(d) for d in self.shape) + ")"
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"({dims},)" if self.ndim == 1 else f"({dims})"
 
     def __str__(self) -> str:
         return f"TensorType({self.dtype}, {self.pattern_name()})"

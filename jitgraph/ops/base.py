@@ -38,7 +38,9 @@ class Op:
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError(f"{self} has no reference implementation")
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         raise NotImplementedError(f"{self} has no shape inference")
 
     def __call__(self, *inputs: Any) -> Any:

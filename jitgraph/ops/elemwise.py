@@ -24,8 +24,13 @@ from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GraphError, Op
 from jitgraph.ops.scalar import ScalarOp
 
-_KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "float",
-               "c": "complex"}
+_KIND_NAMES = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "float",
+    "c": "complex",
+}
 
 
 def broadcast_static_shapes(
@@ -85,14 +90,17 @@ class Elemwise(Op):
         result = self.scalar_op.impl(*args)
         return [np.asarray(result).astype(out_type.dtype, copy=False)]
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         from jitgraph.tensor.basic import constant
 
         ndim = node.outputs[0].type.ndim
         out: list[Var] = []
         for axis in range(ndim):
             candidates = [
-                shp[axis] for var, shp in zip(node.inputs, input_shapes, strict=True)
+                shp[axis]
+                for var, shp in zip(node.inputs, input_shapes, strict=True)
                 if var.type.shape[axis] != 1  # type: ignore[attr-defined]
             ]
             out.append(candidates[0] if candidates else constant(1, dtype="int64"))

@@ -1,4 +1,10 @@
-"""Linear algebra ops: dot (Theano's semantics for every rank) and friends.
+"""Linear algebra ops: dot (numpy.dot for every rank), matmul, tensordot, batched dot,
+and the diagonal of a tensor.
+
+Output dtypes: Theano's upcast of the operands, as NumPy computes them (int8 . int8 is
+int8, wrapping on overflow like NumPy; bool . bool is bool, a logical or of ands).
+Mismatched contracted dims are reported when the graph is built if the static shapes
+disagree, else when it runs; both messages name the two operands and their shapes.
 
 >>> import jitgraph.tensor as T
 >>> T.dot(T.dmatrix("a"), T.dvector("v")).type
@@ -19,50 +25,371 @@ from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GraphError, Op
 
 
+def product_dtype(a: str, b: str) -> str:
+    """The dtype of a sum of products of ``a`` and ``b`` values (dot, matmul, tensordot).
+
+    >>> product_dtype("bool", "bool"), product_dtype("int8", "float32")
+    ('bool', 'float32')
+    """
+    if a == "bool" and b == "bool":
+        return "bool"
+    return dtypes.upcast(a, b)
+
+
+def _tensor_inputs(op_name: str, inputs: Sequence[Any]) -> tuple[Var, Var]:
+    from jitgraph.tensor.basic import as_tensor_variable
+
+    if len(inputs) != 2:
+        raise TypeError(f"{op_name} takes 2 arguments, got {len(inputs)}")
+    a, b = (as_tensor_variable(v) for v in inputs)
+    return a, b
+
+
+def _ttype(var: Var) -> TensorType:
+    return var.type  # type: ignore[return-value]
+
+
+def _as_dtype(value: np.ndarray, dtype: str) -> np.ndarray:
+    return value.astype(dtype, copy=False)
+
+
+def _alignment_error(
+    op_name: str, a: Var, b: Var, a_shape: Any, b_shape: Any, ka: Any, kb: Any, when: str
+) -> ValueError:
+    cls = GraphError if when == "at run time" else ValueError
+    return cls(
+        f"{op_name}: shapes {tuple(a_shape)} and {tuple(b_shape)} are not aligned"
+        f"{' ' + when if when else ''}: "
+        f"{ka} (contracted axis of {a.describe()}) != {kb} (contracted axis of {b.describe()})"
+    )
+
+
+def dot_shapes(
+    a_shape: tuple[Any, ...], b_shape: tuple[Any, ...]
+) -> tuple[tuple[Any, ...], tuple[Any, Any] | None]:
+    """numpy.dot's output shape and its contracted sizes (None for a 0-d operand, which
+    multiplies). Works on static shapes and on tuples of symbolic dims alike."""
+    if not a_shape or not b_shape:
+        return (tuple(a_shape) or tuple(b_shape)), None
+    b_rest = tuple(b_shape[:-2]) + tuple(b_shape[-1:]) if len(b_shape) >= 2 else ()
+    contracted = (a_shape[-1], b_shape[-2 if len(b_shape) >= 2 else 0])
+    return tuple(a_shape[:-1]) + b_rest, contracted
+
+
+def _check_static(op_name: str, a: Var, b: Var, contracted: tuple[Any, Any] | None) -> None:
+    if contracted is None:
+        return
+    ka, kb = contracted
+    if ka is not None and kb is not None and ka != kb:
+        at, bt = _ttype(a), _ttype(b)
+        raise _alignment_error(op_name, a, b, at.shape, bt.shape, ka, kb, "")
+
+
 @dataclasses.dataclass(frozen=True)
 class Dot(Op):
     """numpy.dot: inner product over the last axis of ``a`` and the second-to-last of ``b``
     (the only axis of a vector); 0-d operands multiply."""
 
     def make_node(self, *inputs: Any) -> Node:
-        from jitgraph.tensor.basic import as_tensor_variable
-
-        a, b = [as_tensor_variable(v) for v in inputs]
-        at: TensorType = a.type  # type: ignore[assignment]
-        bt: TensorType = b.type  # type: ignore[assignment]
-        if at.dtype == "bool" and bt.dtype == "bool":
-            out_dtype = "bool"
-        else:
-            out_dtype = dtypes.upcast(at.dtype, bt.dtype)
-        if at.ndim == 0 or bt.ndim == 0:
-            shape = at.shape or bt.shape
-        else:
-            ka, kb = at.shape[-1], bt.shape[-2 if bt.ndim >= 2 else 0]
-            if ka is not None and kb is not None and ka != kb:
-                raise ValueError(
-                    f"dot: shapes {at.shape} and {bt.shape} are not aligned: "
-                    f"{ka} (last axis of {a.describe()}) != {kb} (of {b.describe()})"
-                )
-            b_rest = bt.shape[:-2] + bt.shape[-1:] if bt.ndim >= 2 else ()
-            shape = at.shape[:-1] + b_rest
-        return self.make_apply([a, b], [TensorType(out_dtype, shape)])
+        a, b = _tensor_inputs("dot", inputs)
+        at, bt = _ttype(a), _ttype(b)
+        shape, contracted = dot_shapes(at.shape, bt.shape)
+        _check_static("dot", a, b, contracted)
+        return self.make_apply([a, b], [TensorType(product_dtype(at.dtype, bt.dtype), shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         a, b = inputs
         out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
-        if a.ndim and b.ndim:
-            ka, kb = a.shape[-1], b.shape[-2 if b.ndim >= 2 else 0]
-            if ka != kb:
-                raise GraphError(
-                    f"dot: shapes {a.shape} and {b.shape} not aligned at run time "
-                    f"({node.inputs[0].describe()} and {node.inputs[1].describe()})"
-                )
-        compute = out_dtype if out_dtype != "bool" else "bool"
-        return [np.asarray(np.dot(a.astype(compute, copy=False), b.astype(compute, copy=False)))]
+        _, contracted = dot_shapes(a.shape, b.shape)
+        if contracted is not None and contracted[0] != contracted[1]:
+            first, second = node.inputs
+            ka, kb = contracted
+            raise _alignment_error("dot", first, second, a.shape, b.shape, ka, kb, "at run time")
+        return [np.asarray(np.dot(_as_dtype(a, out_dtype), _as_dtype(b, out_dtype)))]
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         sa, sb = input_shapes
-        if not sa or not sb:
-            return [sa or sb]
-        b_rest = sb[:-2] + sb[-1:] if len(sb) >= 2 else ()
-        return [tuple(sa[:-1]) + tuple(b_rest)]
+        return [dot_shapes(tuple(sa), tuple(sb))[0]]
+
+
+# ----------------------------------------------------------------------------- matmul
+def _broadcast_static(x: int | None, y: int | None) -> int | None:
+    """One broadcast batch dim of static sizes (None unknown); raises on a clash."""
+    if x == 1 or (x is None and y not in (None, 1)):
+        return y
+    if y == 1 or y is None or x == y:
+        return x
+    raise ValueError(f"batch dims {x} and {y} do not broadcast")
+
+
+def _broadcast_symbolic(x: Var, y: Var, static_x: int | None, static_y: int | None) -> Var:
+    from jitgraph.tensor.math import eq, switch  # type: ignore[attr-defined]
+
+    if static_x == 1 or (static_x is None and static_y not in (None, 1)):
+        return y
+    if static_y == 1 or static_x is not None:
+        return x
+    return switch(eq(x, 1), y, x)  # type: ignore[no-any-return]
+
+
+def _matmul_core(a_shape: tuple[Any, ...], b_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The non-batch part of matmul's output: rows of ``a``, columns of ``b``, each only
+    when that operand is at least 2-d (a vector operand's 1 is dropped, as NumPy does)."""
+    rows = tuple(a_shape[-2:-1]) if len(a_shape) >= 2 else ()
+    cols = tuple(b_shape[-1:]) if len(b_shape) >= 2 else ()
+    return rows + cols
+
+
+def _batch_dims(shape: tuple[Any, ...], width: int, fill: Any) -> tuple[Any, ...]:
+    batch = tuple(shape[:-2])
+    return (fill,) * (width - len(batch)) + batch
+
+
+@dataclasses.dataclass(frozen=True)
+class Matmul(Op):
+    """numpy.matmul: stacks of matrices with broadcast batch dims; a 1-d operand is a
+    row (left) or column (right) vector whose unit dim is dropped; 0-d operands are an
+    error (use ``*``)."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        a, b = _tensor_inputs("matmul", inputs)
+        at, bt = _ttype(a), _ttype(b)
+        for name, var in (("first", a), ("second", b)):
+            if _ttype(var).ndim == 0:
+                raise ValueError(
+                    f"matmul: the {name} operand {var.describe()} is 0-d; matmul needs "
+                    "operands of at least 1 dim (use * to scale by a scalar)"
+                )
+        contracted = (at.shape[-1], bt.shape[-2 if bt.ndim >= 2 else 0])
+        _check_static("matmul", a, b, contracted)
+        width = max(at.ndim, bt.ndim) - 2
+        try:
+            batch = tuple(
+                _broadcast_static(x, y)
+                for x, y in zip(_batch_dims(at.shape, width, 1), _batch_dims(bt.shape, width, 1))
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"matmul: the batch dims of {a.describe()} (static shape {at.shape}) and "
+                f"{b.describe()} (static shape {bt.shape}) do not broadcast: {exc}"
+            ) from None
+        shape = batch + _matmul_core(at.shape, bt.shape)
+        return self.make_apply([a, b], [TensorType(product_dtype(at.dtype, bt.dtype), shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        a, b = inputs
+        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        try:
+            result = np.matmul(_as_dtype(a, out_dtype), _as_dtype(b, out_dtype))
+        except ValueError as exc:
+            first, second = node.inputs
+            raise GraphError(
+                f"matmul: shapes {a.shape} ({first.describe()}) and {b.shape} "
+                f"({second.describe()}) do not match at run time: {exc}"
+            ) from None
+        return [np.asarray(result)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        sa, sb = (tuple(s) for s in input_shapes)
+        at, bt = (_ttype(v) for v in node.inputs)
+        width = max(len(sa), len(sb)) - 2
+        static_a, static_b = _batch_dims(at.shape, width, 1), _batch_dims(bt.shape, width, 1)
+        batch = []
+        for j, (x, y) in enumerate(zip(_batch_dims(sa, width, None), _batch_dims(sb, width, None))):
+            if x is None or y is None:  # the dim exists in one operand only
+                batch.append(y if x is None else x)
+            else:
+                batch.append(_broadcast_symbolic(x, y, static_a[j], static_b[j]))
+        return [tuple(batch) + _matmul_core(sa, sb)]
+
+
+# ----------------------------------------------------------------------------- tensordot
+@dataclasses.dataclass(frozen=True)
+class TensorDot(Op):
+    """numpy.tensordot: sum of products over ``axes_a`` of ``a`` paired with ``axes_b``
+    of ``b`` (normalized, non-negative); the output has the free axes of ``a`` then those
+    of ``b``, each in order."""
+
+    axes_a: tuple[int, ...]
+    axes_b: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.axes_a) != len(self.axes_b):
+            raise ValueError(
+                f"tensordot: {len(self.axes_a)} axes of a {self.axes_a} paired with "
+                f"{len(self.axes_b)} axes of b {self.axes_b}"
+            )
+
+    def _free_shape(self, a_shape: tuple[Any, ...], b_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        free_a = tuple(n for i, n in enumerate(a_shape) if i not in self.axes_a)
+        free_b = tuple(n for i, n in enumerate(b_shape) if i not in self.axes_b)
+        return free_a + free_b
+
+    def _check_axes(self, name: str, var: Var, axes: tuple[int, ...]) -> None:
+        ndim = _ttype(var).ndim
+        if any(axis >= ndim for axis in axes) or len(set(axes)) != len(axes):
+            raise ValueError(
+                f"tensordot: axes {axes} of the {name} operand {var.describe()} are out of "
+                f"bounds or repeated (it is {ndim}-d)"
+            )
+
+    def make_node(self, *inputs: Any) -> Node:
+        a, b = _tensor_inputs("tensordot", inputs)
+        at, bt = _ttype(a), _ttype(b)
+        self._check_axes("first", a, self.axes_a)
+        self._check_axes("second", b, self.axes_b)
+        for i, j in zip(self.axes_a, self.axes_b):
+            _check_static("tensordot", a, b, (at.shape[i], bt.shape[j]))
+        shape = self._free_shape(at.shape, bt.shape)
+        return self.make_apply([a, b], [TensorType(product_dtype(at.dtype, bt.dtype), shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        a, b = inputs
+        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        for i, j in zip(self.axes_a, self.axes_b):
+            if a.shape[i] != b.shape[j]:
+                first, second = node.inputs
+                raise _alignment_error(
+                    "tensordot",
+                    first,
+                    second,
+                    a.shape,
+                    b.shape,
+                    a.shape[i],
+                    b.shape[j],
+                    "at run time",
+                )
+        result = np.tensordot(
+            _as_dtype(a, out_dtype), _as_dtype(b, out_dtype), axes=(self.axes_a, self.axes_b)
+        )
+        return [np.asarray(result)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        sa, sb = input_shapes
+        return [self._free_shape(tuple(sa), tuple(sb))]
+
+
+# ----------------------------------------------------------------------------- batched dot
+@dataclasses.dataclass(frozen=True)
+class BatchedDot(Op):
+    """Theano's batched_dot: ``out[i] = numpy.dot(a[i], b[i])`` over the first axis of
+    both (3-d x 3-d is a batched matrix product, 2-d x 2-d a row-wise inner product, a
+    1-d operand scales the other's rows)."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        a, b = _tensor_inputs("batched_dot", inputs)
+        at, bt = _ttype(a), _ttype(b)
+        for name, var in (("first", a), ("second", b)):
+            if _ttype(var).ndim == 0:
+                raise TypeError(
+                    f"batched_dot: the {name} operand {var.describe()} is 0-d; both need a "
+                    "batch axis (axis 0)"
+                )
+        if None not in (at.shape[0], bt.shape[0]) and at.shape[0] != bt.shape[0]:
+            raise ValueError(
+                f"batched_dot: batch sizes differ: {at.shape[0]} (axis 0 of {a.describe()}, "
+                f"static shape {at.shape}) != {bt.shape[0]} (of {b.describe()}, static shape "
+                f"{bt.shape})"
+            )
+        core, contracted = dot_shapes(at.shape[1:], bt.shape[1:])
+        _check_static("batched_dot", a, b, contracted)
+        batch = at.shape[0] if at.shape[0] is not None else bt.shape[0]
+        out_type = TensorType(product_dtype(at.dtype, bt.dtype), (batch, *core))
+        return self.make_apply([a, b], [out_type])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        a, b = inputs
+        first, second = node.inputs
+        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        if a.shape[0] != b.shape[0]:
+            raise GraphError(
+                f"batched_dot: batch sizes differ at run time: {a.shape} ({first.describe()}) "
+                f"and {b.shape} ({second.describe()})"
+            )
+        core, contracted = dot_shapes(a.shape[1:], b.shape[1:])
+        if contracted is not None and contracted[0] != contracted[1]:
+            ka, kb = contracted
+            raise _alignment_error(
+                "batched_dot", first, second, a.shape, b.shape, ka, kb, "at run time"
+            )
+        a, b = _as_dtype(a, out_dtype), _as_dtype(b, out_dtype)
+        if a.ndim == 3 and b.ndim == 3:  # the common case: one batched matrix product
+            return [np.matmul(a, b)]
+        out = np.empty((a.shape[0], *core), dtype=out_dtype)
+        for i in range(a.shape[0]):
+            out[i] = np.dot(a[i], b[i])
+        return [out]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        sa, sb = input_shapes
+        core, _ = dot_shapes(tuple(sa[1:]), tuple(sb[1:]))
+        return [(sa[0], *core)]
+
+
+# ----------------------------------------------------------------------------- diagonal
+def diagonal_length(n1: Any, n2: Any, offset: int) -> Any:
+    """The length of the diagonal at ``offset`` of an n1 x n2 plane (static ints, None,
+    or symbolic int64 scalars)."""
+    if isinstance(n1, int) and isinstance(n2, int):
+        return max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    if n1 is None or n2 is None:
+        return None
+    from jitgraph.tensor.math import add, gt, sub, switch  # type: ignore[attr-defined]
+
+    first, second = (n1, sub(n2, offset)) if offset >= 0 else (add(n1, offset), n2)
+    shorter = switch(gt(first, second), second, first)
+    return switch(gt(shorter, 0), shorter, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagonal(Op):
+    """numpy.diagonal: the diagonal at ``offset`` of the planes (axis1, axis2) (both
+    non-negative and distinct), moved to the last axis. A copy, not a view."""
+
+    offset: int = 0
+    axis1: int = 0
+    axis2: int = 1
+
+    def __post_init__(self) -> None:
+        if self.axis1 == self.axis2 or min(self.axis1, self.axis2) < 0:
+            raise ValueError(
+                f"diagonal: axis1 and axis2 must be distinct non-negative axes, got "
+                f"{self.axis1} and {self.axis2}"
+            )
+
+    def _shape(self, shape: tuple[Any, ...], length: Any) -> tuple[Any, ...]:
+        rest = tuple(n for i, n in enumerate(shape) if i not in (self.axis1, self.axis2))
+        return (*rest, length)
+
+    def make_node(self, *inputs: Any) -> Node:
+        from jitgraph.tensor.basic import as_tensor_variable
+
+        (x,) = [as_tensor_variable(v) for v in inputs]
+        xtype = _ttype(x)
+        if xtype.ndim < 2 or max(self.axis1, self.axis2) >= xtype.ndim:
+            raise ValueError(
+                f"diagonal: axis1={self.axis1}, axis2={self.axis2} do not fit {x.describe()}, "
+                f"a {xtype.ndim}-d tensor (it needs at least 2 dims)"
+            )
+        n1, n2 = xtype.shape[self.axis1], xtype.shape[self.axis2]
+        shape = self._shape(xtype.shape, diagonal_length(n1, n2, self.offset))
+        return self.make_apply([x], [TensorType(xtype.dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        (x,) = inputs
+        return [np.diagonal(x, self.offset, self.axis1, self.axis2).copy()]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        (shp,) = input_shapes
+        length = diagonal_length(shp[self.axis1], shp[self.axis2], self.offset)
+        return [self._shape(tuple(shp), length)]

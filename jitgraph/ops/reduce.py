@@ -1,8 +1,11 @@
-"""Reductions: one table entry per reduction kind, one ``Reduce`` op over any axes.
+"""Reductions and the other ops that look along an axis: one table entry per reduction
+kind (``REDUCTIONS``) applied by one ``Reduce`` op over any axes, plus ``Argmax`` /
+``Argmin``, the cumulative ops (``CumOp``) and ``Sort`` / ``Argsort``.
 
-An entry gives the NumPy reference, the identity (None: empty reductions are an
-error, as in NumPy), the elementwise combine op (for fusion and the backends) and the
-dtype rule (Theano's: sum/prod of ints accumulate in int64/uint64, of bool in int64).
+A table entry gives the NumPy reference, the identity (None: reducing an empty axis is an
+error, as in NumPy), the elementwise combine op and the accumulator's starting value (for
+fusion and the backends), and the dtype rule (Theano's: sum/prod of ints accumulate in
+int64/uint64, of bool in int64; floats keep their dtype).
 
 >>> import jitgraph.tensor as T
 >>> T.bvector("v").sum().type
@@ -12,18 +15,33 @@ TensorType(int64, scalar)
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from jitgraph import dtypes
-from jitgraph.ir.graph import Node, Var
+from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import Op
 
+_KIND_NAMES = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "float",
+    "c": "complex",
+}
 
-def _accumulate_rule(dtype: str) -> str:
+
+def accumulate_rule(dtype: str) -> str:
+    """Theano's sum/prod output dtype: bool and signed ints give int64, unsigned ints
+    uint64, floats and complex keep theirs.
+
+    >>> accumulate_rule("int8"), accumulate_rule("uint16"), accumulate_rule("float32")
+    ('int64', 'uint64', 'float32')
+    """
     if dtype == "bool" or dtype in dtypes.SIGNED:
         return "int64"
     if dtype in dtypes.UNSIGNED:
@@ -31,14 +49,38 @@ def _accumulate_rule(dtype: str) -> str:
     return dtype
 
 
+def _lowest(dtype: str) -> Any:
+    """The value every other value of ``dtype`` is >= to (max's starting value)."""
+    if dtypes.kind(dtype) == "b":
+        return False
+    if dtypes.kind(dtype) in "iu":
+        return np.iinfo(dtype).min
+    return -np.inf
+
+
+def _highest(dtype: str) -> Any:
+    """The value every other value of ``dtype`` is <= to (min's starting value)."""
+    if dtypes.kind(dtype) == "b":
+        return True
+    if dtypes.kind(dtype) in "iu":
+        return np.iinfo(dtype).max
+    return np.inf
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ReduceKind:
+    """One reduction. Identity is the name (unique in the table)."""
+
     name: str
     impl: Callable[..., Any]  # numpy reduction: impl(x, axis=tuple, keepdims=bool)
-    identity: float | None  # None: reducing an empty axis is an error
+    identity: float | None  # the value of an empty reduction; None: it is an error
     combine: str  # the scalar-table op that combines two partial results
-    out_dtype: Callable[[str], str]
+    out_dtype: Callable[[str], str]  # input dtype -> output dtype
+    # The accumulator's starting value in a given dtype, for backends: the identity where
+    # there is one, else the extreme value of the dtype (max starts at -inf / iinfo.min).
+    start_value: Callable[[str], Any]
     accepts: str = "biufc"
+    takes_dtype: bool = False  # sum/prod accept dtype= and acc_dtype=
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReduceKind) and other.name == self.name
@@ -59,81 +101,372 @@ REDUCTIONS: dict[str, ReduceKind] = {}
 def register(kind: ReduceKind) -> ReduceKind:
     if kind.name in REDUCTIONS:
         raise ValueError(f"reduction {kind.name!r} registered twice")
+    if not set(kind.accepts) <= set("biufc"):
+        raise ValueError(f"reduction {kind.name!r}: bad accepts {kind.accepts!r}")
     REDUCTIONS[kind.name] = kind
     return kind
 
 
-register(ReduceKind("sum", np.sum, 0, "add", _accumulate_rule))
-register(ReduceKind("prod", np.prod, 1, "multiply", _accumulate_rule))
-register(ReduceKind("max", np.max, None, "maximum", lambda d: d, accepts="biuf"))
-register(ReduceKind("min", np.min, None, "minimum", lambda d: d, accepts="biuf"))
-register(ReduceKind("all", np.all, True, "logical_and", lambda d: "bool"))
-register(ReduceKind("any", np.any, False, "logical_or", lambda d: "bool"))
+def _same(dtype: str) -> str:
+    return dtype
+
+
+def _to_bool(dtype: str) -> str:
+    return "bool"
+
+
+register(ReduceKind("sum", np.sum, 0, "add", accumulate_rule, lambda d: 0, takes_dtype=True))
+register(ReduceKind("prod", np.prod, 1, "multiply", accumulate_rule, lambda d: 1, takes_dtype=True))
+register(ReduceKind("max", np.max, None, "maximum", _same, _lowest, accepts="biuf"))
+register(ReduceKind("min", np.min, None, "minimum", _same, _highest, accepts="biuf"))
+register(ReduceKind("all", np.all, True, "logical_and", _to_bool, lambda d: True))
+register(ReduceKind("any", np.any, False, "logical_or", _to_bool, lambda d: False))
+
+
+# ----------------------------------------------------------------------------- axes
+def _axis_items(axis: Any) -> list[Any]:
+    if isinstance(axis, Const):  # Theano accepted constant tensors as axes
+        axis = axis.data
+    if isinstance(axis, np.ndarray):
+        return [axis.item()] if axis.ndim == 0 else axis.tolist()
+    if isinstance(axis, (int, np.integer)):
+        return [axis]
+    if isinstance(axis, (tuple, list)):
+        return list(axis)
+    raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
 
 
 def normalize_axis(axis: Any, ndim: int, what: str = "axis") -> tuple[int, ...]:
-    """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints."""
+    """``axis`` (None, int, tuple or list) as a sorted tuple of non-negative ints.
+
+    >>> normalize_axis(-1, 3), normalize_axis([2, 0], 3), normalize_axis(None, 2)
+    ((2,), (0, 2), (0, 1))
+    """
     if axis is None:
         return tuple(range(ndim))
-    items = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
     out = []
-    for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+    for a in _axis_items(axis):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
             raise TypeError(f"{what} must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < ndim:
             raise ValueError(f"{what} {a} is out of bounds for a {ndim}-d tensor")
-        out.append(int(a) % ndim if ndim else 0)
+        out.append(int(a) % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"{what} {axis!r} repeats an axis")
+        raise ValueError(f"{what} {axis!r} repeats an axis (of a {ndim}-d tensor)")
     return tuple(sorted(out))
+
+
+def normalize_single_axis(axis: Any, ndim: int, what: str = "axis") -> int | None:
+    """``axis`` (None or one int, possibly negative) as None or a non-negative int."""
+    if axis is None:
+        return None
+    items = _axis_items(axis)
+    if len(items) != 1:
+        raise TypeError(f"{what} must be None or a single int, got {axis!r}")
+    return normalize_axis(items[0], ndim, what)[0]
+
+
+def _reduced_shape(
+    shape: tuple[Any, ...], axis: tuple[int, ...], keepdims: bool, one: Any
+) -> tuple[Any, ...]:
+    """``shape`` with ``axis`` removed (or set to ``one`` when keepdims)."""
+    if keepdims:
+        return tuple(one if a in axis else n for a, n in enumerate(shape))
+    return tuple(n for a, n in enumerate(shape) if a not in axis)
+
+
+def _int64_one() -> Var:
+    from jitgraph.tensor.basic import constant
+
+    return constant(1, dtype="int64")
+
+
+def _check_kind(what: str, x: Var, accepts: str) -> TensorType:
+    xtype: TensorType = x.type  # type: ignore[assignment]
+    if dtypes.kind(xtype.dtype) not in accepts:
+        expected = ", ".join(_KIND_NAMES[k] for k in accepts)
+        raise TypeError(
+            f"{what} does not support {x.describe()} of dtype {xtype.dtype} (expected {expected})"
+        )
+    return xtype
+
+
+# ----------------------------------------------------------------------------- Reduce
+def check_acc_dtype(kind: ReduceKind, in_dtype: str, acc_dtype: str) -> None:
+    """Theano's rule: an accumulator must not lose precision (a float one for integer
+    input is fine)."""
+    if dtypes.kind(acc_dtype) in "fc" and dtypes.kind(in_dtype) in "biu":
+        return
+    if dtypes.upcast(in_dtype, acc_dtype) != acc_dtype:
+        raise TypeError(
+            f"{kind}: acc_dtype={acc_dtype} would lose precision on an input of dtype "
+            f"{in_dtype} (use an accumulator at least as wide as the input)"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class Reduce(Op):
+    """A table reduction over ``axis`` (a sorted tuple; () reduces nothing).
+
+    ``dtype`` (sum/prod only): accumulate and output in it; ``acc_dtype``: accumulate in
+    it (Theano's argument), then cast to the output dtype. None: the kind's rule.
+    """
+
     kind: ReduceKind
     axis: tuple[int, ...]
     keepdims: bool = False
+    dtype: str | None = None
+    acc_dtype: str | None = None
+
+    def output_dtype(self, in_dtype: str) -> str:
+        return self.dtype or self.kind.out_dtype(in_dtype)
+
+    def accumulator_dtype(self, in_dtype: str) -> str:
+        return self.acc_dtype or self.output_dtype(in_dtype)
 
     def make_node(self, *inputs: Any) -> Node:
         from jitgraph.tensor.basic import as_tensor_variable
 
         (x,) = [as_tensor_variable(v) for v in inputs]
-        xtype: TensorType = x.type  # type: ignore[assignment]
+        xtype = _check_kind(str(self.kind), x, self.kind.accepts)
         if any(a >= xtype.ndim for a in self.axis):
-            raise ValueError(f"{self.kind} over axis {self.axis} of a {xtype.ndim}-d tensor")
-        if dtypes.kind(xtype.dtype) not in self.kind.accepts:
-            raise TypeError(f"{self.kind} does not support {x.describe()} of dtype {xtype.dtype}")
-        if self.keepdims:
-            shape = tuple(1 if a in self.axis else n for a, n in enumerate(xtype.shape))
-        else:
-            shape = tuple(n for a, n in enumerate(xtype.shape) if a not in self.axis)
-        return self.make_apply([x], [TensorType(self.kind.out_dtype(xtype.dtype), shape)])
+            raise ValueError(
+                f"{self.kind} over axis {self.axis} of {x.describe()}, a {xtype.ndim}-d tensor"
+            )
+        if (self.dtype or self.acc_dtype) and not self.kind.takes_dtype:
+            raise TypeError(f"{self.kind} takes no dtype or acc_dtype")
+        if self.acc_dtype is not None:
+            check_acc_dtype(self.kind, xtype.dtype, self.acc_dtype)
+        shape = _reduced_shape(xtype.shape, self.axis, self.keepdims, 1)
+        return self.make_apply([x], [TensorType(self.output_dtype(xtype.dtype), shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         (x,) = inputs
         out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
-        if self.kind.identity is None and any(x.shape[a] == 0 for a in self.axis):
+        kwargs: dict[str, Any] = {"axis": self.axis, "keepdims": self.keepdims}
+        if self.kind.takes_dtype:
+            kwargs["dtype"] = self.accumulator_dtype(x.dtype.name)
+        try:
+            result = self.kind.impl(x, **kwargs)
+        except ValueError as exc:  # NumPy: "zero-size array to reduction operation ..."
             raise ValueError(
                 f"{self.kind} of an empty axis: axis {self.axis} of an array of shape "
-                f"{x.shape} (the reduction has no identity)"
-            )
-        kwargs: dict[str, Any] = {"axis": self.axis, "keepdims": self.keepdims}
-        if self.kind.name in ("sum", "prod"):
-            kwargs["dtype"] = out_dtype
-        return [np.asarray(self.kind.impl(x, **kwargs)).astype(out_dtype, copy=False)]
+                f"{x.shape} ({self.kind} has no identity)"
+            ) from exc
+        return [np.asarray(result).astype(out_dtype, copy=False)]
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
-        from jitgraph.tensor.basic import constant
-
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         (shp,) = input_shapes
-        if self.keepdims:
-            one = constant(1, dtype="int64")
-            return [tuple(one if a in self.axis else n for a, n in enumerate(shp))]
-        return [tuple(n for a, n in enumerate(shp) if a not in self.axis)]
+        return [_reduced_shape(tuple(shp), self.axis, self.keepdims, _int64_one())]
 
     def __str__(self) -> str:
-        axis = ",".join(map(str, self.axis))
-        return f"{self.kind.name.capitalize()}{{axis=({axis}){', keepdims' if self.keepdims else ''}}}"
+        axis = ", ".join(map(str, self.axis))
+        extra = "".join(
+            f", {name}={value}"
+            for name, value in (("dtype", self.dtype), ("acc_dtype", self.acc_dtype))
+            if value is not None
+        )
+        keep = ", keepdims" if self.keepdims else ""
+        return f"{self.kind.name.capitalize()}{{axis=({axis}){keep}{extra}}}"
 
     def short_description(self) -> str:
         return f"{self.kind.name} over axis {self.axis}"
+
+
+# ----------------------------------------------------------------------------- argmax
+@dataclasses.dataclass(frozen=True)
+class ArgReduce(Op):
+    """Index of the extreme value over ``axis`` (None: all axes, flattened in C order; a
+    tuple of axes is flattened the same way, as in Theano). The result is int64; the first
+    NaN wins, as in NumPy. Subclasses: ``Argmax``, ``Argmin``."""
+
+    axis: tuple[int, ...] | None
+    keepdims: bool = False
+    numpy_function: ClassVar[Callable[..., Any]] = np.argmax
+    name: ClassVar[str] = "argreduce"
+
+    def _axes(self, ndim: int) -> tuple[int, ...]:
+        return tuple(range(ndim)) if self.axis is None else self.axis
+
+    def make_node(self, *inputs: Any) -> Node:
+        from jitgraph.tensor.basic import as_tensor_variable
+
+        (x,) = [as_tensor_variable(v) for v in inputs]
+        xtype = _check_kind(self.name, x, "biuf")
+        if self.axis is not None and any(a >= xtype.ndim for a in self.axis):
+            raise ValueError(
+                f"{self.name} over axis {self.axis} of {x.describe()}, a {xtype.ndim}-d tensor"
+            )
+        shape = _reduced_shape(xtype.shape, self._axes(xtype.ndim), self.keepdims, 1)
+        return self.make_apply([x], [TensorType("int64", shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        (x,) = inputs
+        axes = self._axes(x.ndim)
+        kept = [a for a in range(x.ndim) if a not in axes]
+        # Reduced axes last, flattened into one: an index into their C-order flattening.
+        moved = np.transpose(x, kept + list(axes))
+        flat = moved.reshape(moved.shape[: len(kept)] + (math.prod(moved.shape[len(kept) :]),))
+        try:
+            index = type(self).numpy_function(flat, axis=-1)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self.name} of an empty axis: axis {tuple(axes)} of an array of shape {x.shape}"
+            ) from exc
+        shape = _reduced_shape(x.shape, axes, self.keepdims, 1)
+        return [np.asarray(index, dtype="int64").reshape(shape)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        (shp,) = input_shapes
+        return [_reduced_shape(tuple(shp), self._axes(len(shp)), self.keepdims, _int64_one())]
+
+    def __str__(self) -> str:
+        axis = "None" if self.axis is None else "(" + ", ".join(map(str, self.axis)) + ")"
+        return f"{type(self).__name__}{{axis={axis}{', keepdims' if self.keepdims else ''}}}"
+
+    def short_description(self) -> str:
+        return f"{self.name} over axis {self.axis}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Argmax(ArgReduce):
+    numpy_function: ClassVar[Callable[..., Any]] = np.argmax
+    name: ClassVar[str] = "argmax"
+
+
+@dataclasses.dataclass(frozen=True)
+class Argmin(ArgReduce):
+    numpy_function: ClassVar[Callable[..., Any]] = np.argmin
+    name: ClassVar[str] = "argmin"
+
+
+# ----------------------------------------------------------------------------- along an axis
+def _flat_length(shape: Sequence[Any]) -> Any:
+    """The static length of a flattened ``shape`` (None if a dim is unknown)."""
+    if any(n is None for n in shape):
+        return None
+    return math.prod(shape)
+
+
+def _symbolic_flat_length(shape: Sequence[Var]) -> Var:
+    from jitgraph.tensor.math import mul  # type: ignore[attr-defined]
+
+    total: Var = _int64_one()
+    for n in shape:
+        total = mul(total, n)
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class AlongAxis(Op):
+    """Base of the ops that map each 1-d lane along ``axis`` to a lane of the same length
+    (None: the input flattened in C order, a 1-d output)."""
+
+    axis: int | None
+
+    name: ClassVar[str] = "along-axis"
+
+    def output_dtype(self, in_dtype: str) -> str:
+        return in_dtype
+
+    def accepts(self) -> str:
+        return "biufc"
+
+    def make_node(self, *inputs: Any) -> Node:
+        from jitgraph.tensor.basic import as_tensor_variable
+
+        (x,) = [as_tensor_variable(v) for v in inputs]
+        xtype = _check_kind(self.name, x, self.accepts())
+        if self.axis is not None and not 0 <= self.axis < xtype.ndim:
+            raise ValueError(
+                f"{self.name}: axis {self.axis} is out of bounds for {x.describe()}, a "
+                f"{xtype.ndim}-d tensor"
+            )
+        shape = (_flat_length(xtype.shape),) if self.axis is None else xtype.shape
+        return self.make_apply([x], [TensorType(self.output_dtype(xtype.dtype), shape)])
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        (shp,) = input_shapes
+        if self.axis is None:
+            return [(_symbolic_flat_length(shp),)]
+        return [tuple(shp)]
+
+    def lanes(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """The input and axis NumPy works on (flattened when axis is None)."""
+        return (x.reshape(-1), 0) if self.axis is None else (x, self.axis)
+
+
+@dataclasses.dataclass(frozen=True)
+class CumOp(AlongAxis):
+    """Cumulative sum or product (``kind``: 'sum' or 'prod'), Theano's ``CumOp``.
+    The dtype follows sum/prod: ints accumulate in int64 (uint64), bool in int64."""
+
+    kind: str = "sum"
+
+    name: ClassVar[str] = "cumulative op"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sum", "prod"):
+            raise ValueError(f"CumOp kind must be 'sum' or 'prod', got {self.kind!r}")
+
+    def output_dtype(self, in_dtype: str) -> str:
+        return accumulate_rule(in_dtype)
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        values, axis = self.lanes(inputs[0])
+        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        function = np.cumsum if self.kind == "sum" else np.cumprod
+        return [np.asarray(function(values, axis=axis, dtype=out_dtype))]
+
+    def __str__(self) -> str:
+        return f"CumOp{{{self.axis}, {'add' if self.kind == 'sum' else 'mul'}}}"
+
+    def short_description(self) -> str:
+        return f"cum{self.kind} over axis {self.axis}"
+
+
+_SORT_KINDS = ("quicksort", "mergesort", "heapsort", "stable")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sort(AlongAxis):
+    """``numpy.sort`` along ``axis`` (NaN last; complex in lexicographic order)."""
+
+    kind: str = "quicksort"
+
+    name: ClassVar[str] = "sort"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _SORT_KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {_SORT_KINDS}, got {self.kind!r}")
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        values, axis = self.lanes(inputs[0])
+        return [np.sort(values, axis=axis, kind=self.kind)]  # type: ignore[call-overload]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}{{axis={self.axis}, {self.kind}}}"
+
+    def short_description(self) -> str:
+        return f"{self.name} along axis {self.axis}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Argsort(Sort):
+    """``numpy.argsort`` along ``axis``: int64 indices. Ties keep NumPy's order for the
+    same ``kind`` ('stable'/'mergesort' keep the input order)."""
+
+    name: ClassVar[str] = "argsort"
+
+    def output_dtype(self, in_dtype: str) -> str:
+        return "int64"
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        values, axis = self.lanes(inputs[0])
+        return [np.argsort(values, axis=axis, kind=self.kind).astype("int64")]  # type: ignore[arg-type]

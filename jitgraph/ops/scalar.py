@@ -1,17 +1,23 @@
 """THE elementwise op table.
 
 Every elementwise operation is one ``ScalarOp`` entry here: its NumPy name, arity,
-NumPy reference, dtype rule, gradient, backend lowerings and algebraic flags. The
-reference executor, autodiff, the rewrites, the backends and the tests all read this
-table; none keeps a private per-op list. ``Elemwise`` (ops/elemwise.py) lifts an entry
-to arrays with broadcasting.
+NumPy reference, dtype rule, accepted dtype kinds, gradient, backend lowerings,
+algebraic flags and the input domain its generated tests draw from. The reference
+executor, autodiff, the rewrites, the backends and the tests all read this table;
+none keeps a private per-op list. ``Elemwise`` (ops/elemwise.py) lifts an entry to
+arrays with broadcasting.
 
 A dtype rule maps the input dtypes to ``(compute dtypes, output dtype)``: inputs are
 cast to their compute dtypes before the reference runs, and its result is cast to the
-output dtype. The rules follow Theano (e.g. ``exp`` of int8 is float32, of int32 float64).
+output dtype. The rules follow Theano: float math on integers upgrades them
+(``exp`` of int8 is float32, of int32 float64), comparisons give bool, ``abs`` of
+complex64 is float32, and a rule raises ``DtypeRuleError`` (a ``TypeError``) for a
+combination Theano refuses (``bool - bool``, a cast from complex to real).
 
 >>> SCALAR_OPS["add"].dtype_rule(("int8", "float32"))
 (('float32', 'float32'), 'float32')
+>>> SCALAR_OPS["exp"].output_dtype(("int8",)), SCALAR_OPS["greater"].output_dtype(("int8", "int8"))
+('float32', 'bool')
 """
 
 from __future__ import annotations
@@ -27,6 +33,25 @@ from jitgraph import dtypes
 
 DtypeRule = Callable[[tuple[str, ...]], tuple[tuple[str, ...], str]]
 
+# Input domains of the generated tests (the random finite values; NaN, inf and the
+# integer extremes are drawn in every domain, since their semantics must match NumPy too).
+TEST_DOMAINS = {
+    "any": "every value of the dtype",
+    "positive": "x > 0",
+    "nonneg": "x >= 0",
+    "unit": "|x| <= 1",
+    "ge1": "x >= 1",
+    "nonzero": "x != 0",
+    "small": "|x| <= 20: avoids overflow noise in exp-like ops",
+    "zero_to_two": "0 <= x <= 2 (erfcinv)",
+    "exponent": "integers 0..10 (integer powers); floats |x| <= 10",
+    "shift": "0 <= x < bit width (shift amounts)",
+}
+
+
+class DtypeRuleError(TypeError):
+    """A dtype rule refusing its input dtypes; ``ScalarOp.output_dtype`` names the op."""
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ScalarOp:
@@ -36,16 +61,21 @@ class ScalarOp:
     arity: int
     impl: Callable[..., Any]  # NumPy reference on inputs already cast to compute dtypes
     dtype_rule: DtypeRule
-    # dtype kinds accepted ('b' bool, 'i' int, 'u' uint, 'f' float, 'c' complex)
+    # dtype kinds accepted for every argument ('b' bool, 'i' int, 'u' uint, 'f' float,
+    # 'c' complex); the rule may still refuse a combination (DtypeRuleError).
     accepts: str = "biufc"
     theano_name: str | None = None  # Theano's name when it differs (true_div, sgn, ...)
     symbol: str | None = None  # infix symbol for pretty printing (pp)
     commutative: bool = False
     associative: bool = False
-    identity: float | None = None
-    # Input domain for generated tests: 'any', 'positive', 'unit' (|x| <= 1), 'ge1',
-    # 'nonzero', 'small' (|x| <= 20: avoids overflow noise in exp-like ops).
-    test_domain: str = "any"
+    identity: float | None = None  # the neutral element of an associative op
+    # Input domain(s) for generated tests: one TEST_DOMAINS name for every argument, or
+    # one per argument.
+    test_domain: str | tuple[str, ...] = "any"
+    # True when real results are exactly determined (IEEE correctly rounded, or integer
+    # logic): backends must then match NumPy bit for bit; others are compared with a
+    # dtype-dependent tolerance. Integer and bool outputs are always compared exactly.
+    exact: bool = False
     # Filled by later layers (gradient, LLVM and CUDA lowerings); None means "none yet".
     grad: Callable[..., Any] | None = None
     llvm: Callable[..., Any] | None = None
@@ -64,21 +94,85 @@ class ScalarOp:
         return self.theano_name or self.name
 
     def output_dtype(self, input_dtypes: tuple[str, ...]) -> str:
-        return self.dtype_rule(input_dtypes)[1]
+        """The output dtype for ``input_dtypes``; TypeError naming the op if refused."""
+        try:
+            return self.dtype_rule(input_dtypes)[1]
+        except DtypeRuleError as exc:
+            raise DtypeRuleError(f"{self}: {exc}") from None
+
+    def domains(self) -> tuple[str, ...]:
+        """The test domain of each argument."""
+        if isinstance(self.test_domain, str):
+            return (self.test_domain,) * self.arity
+        return self.test_domain
+
+    def supported_dtypes(self) -> tuple[str, ...]:
+        """The dtypes ``d`` for which ``op(d, d, ...)`` is accepted (tests iterate these)."""
+        return tuple(d for d in dtypes.ALL if self._accepts_uniform(d))
+
+    def _accepts_uniform(self, dtype: str) -> bool:
+        if dtypes.kind(dtype) not in self.accepts:
+            return False
+        try:
+            self.dtype_rule((dtype,) * self.arity)
+        except DtypeRuleError:
+            return False
+        return True
 
 
 SCALAR_OPS: dict[str, ScalarOp] = {}
+_THEANO_NAMES: dict[str, str] = {}
 
 
 def register(op: ScalarOp) -> ScalarOp:
-    if op.name in SCALAR_OPS:
-        raise ValueError(f"scalar op {op.name!r} is registered twice")
-    if op.arity < 1:
-        raise ValueError(f"scalar op {op.name!r}: arity must be >= 1")
-    if not set(op.accepts) <= set("biufc"):
-        raise ValueError(f"scalar op {op.name!r}: bad accepts {op.accepts!r}")
+    """Add ``op`` to the table after checking the entry is coherent."""
+    problem = _entry_problem(op)
+    if problem:
+        raise ValueError(f"scalar op {op.name!r}: {problem}")
     SCALAR_OPS[op.name] = op
+    if op.theano_name:
+        _THEANO_NAMES[op.theano_name] = op.name
     return op
+
+
+def _entry_problem(op: ScalarOp) -> str | None:
+    """What is wrong with a table entry, or None."""
+    taken = set(SCALAR_OPS) | set(_THEANO_NAMES)
+    if op.name in taken:
+        return "is registered twice (or clashes with a Theano name)"
+    if op.theano_name and (op.theano_name in taken or op.theano_name == op.name):
+        return f"theano_name {op.theano_name!r} clashes with another entry"
+    if op.arity < 1:
+        return "arity must be >= 1"
+    if not op.accepts or not set(op.accepts) <= set("biufc"):
+        return f"bad accepts {op.accepts!r} (a non-empty subset of 'biufc')"
+    if (op.commutative or op.associative or op.symbol) and op.arity > 2:
+        return "only unary and binary ops have a symbol or algebraic flags"
+    if (op.commutative or op.associative) and op.arity != 2:
+        return "commutative/associative need arity 2"
+    if op.identity is not None and not op.associative:
+        return "an identity is only meaningful for an associative op"
+    if len(op.domains()) != op.arity or not set(op.domains()) <= set(TEST_DOMAINS):
+        return f"test_domain {op.test_domain!r}: one of {sorted(TEST_DOMAINS)} per argument"
+    if not callable(op.impl):
+        return "impl must be callable"
+    return _rule_problem(op)
+
+
+def _rule_problem(op: ScalarOp) -> str | None:
+    """Run the dtype rule on every accepted dtype: it must answer well-formed dtypes."""
+    answered = False
+    for dtype in dtypes.ALL:
+        if dtypes.kind(dtype) not in op.accepts:
+            continue
+        try:
+            compute, out = op.dtype_rule((dtype,) * op.arity)
+        except DtypeRuleError:
+            continue
+        answered = True
+        if len(compute) != op.arity or not set(compute) | {out} <= set(dtypes.ALL):
+            return f"dtype rule gave {(compute, out)} for {dtype}"
+    return None if answered else "the dtype rule refuses every accepted dtype"
 
 
 # ----------------------------------------------------------------------------- dtype rules
@@ -88,31 +182,81 @@ def upcast_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     return (out,) * len(in_dtypes), out
 
 
+def upcast_nobool_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Like upcast_rule, but an all-bool operation is refused (Theano's sub, neg)."""
+    if all(d == "bool" for d in in_dtypes):
+        raise DtypeRuleError(
+            f"not defined when every operand is bool (got {', '.join(in_dtypes)}); "
+            "use logical_xor / logical_not, or cast to an integer dtype first"
+        )
+    return upcast_rule(in_dtypes)
+
+
+def upcast_min8_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Like upcast_rule, but all-bool inputs compute in int8 (Theano's pow, int_div)."""
+    out = dtypes.upcast(*in_dtypes)
+    if out == "bool":
+        out = "int8"
+    return (out,) * len(in_dtypes), out
+
+
+def integer_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Bitwise ops: the upcast dtype, which must be bool or integer (int64 with uint64
+    has no integer common dtype)."""
+    out = dtypes.upcast(*in_dtypes)
+    if dtypes.kind(out) not in "biu":
+        raise DtypeRuleError(
+            f"{' and '.join(in_dtypes)} have no common integer dtype (they upcast to {out}); "
+            "cast one operand first"
+        )
+    return (out,) * len(in_dtypes), out
+
+
 def float_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     """Math on floats: integers are upgraded (int8 -> float32, int32 -> float64)."""
     out = dtypes.upgrade_to_float(dtypes.upcast(*in_dtypes))
     return (out,) * len(in_dtypes), out
 
 
-def compare_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    """Compute in the common dtype, answer bool."""
-    common = dtypes.upcast(*in_dtypes)
-    return (common,) * len(in_dtypes), "bool"
-
-
-def predicate_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    """A test of each value (isnan, isinf): inputs as they are, answer bool."""
+def bool_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Comparisons and predicates: inputs as they are (NumPy compares mixed int64 and
+    uint64 exactly, which a common dtype would not), answer bool."""
     return in_dtypes, "bool"
 
 
 def real_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    """abs/real/imag/angle: complex in, real out; real dtypes unchanged."""
+    """abs/real/imag: complex in, real out; real dtypes unchanged."""
     common = dtypes.upcast(*in_dtypes)
     return (common,) * len(in_dtypes), dtypes.complex_to_real(common)
 
 
+def angle_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """angle: computed as float math (int8 -> float32), complex gives its real dtype."""
+    compute = dtypes.upgrade_to_float(dtypes.upcast(*in_dtypes))
+    return (compute,), dtypes.complex_to_real(compute)
+
+
+def complex_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """complex(real, imag): complex128 when the parts need float64 (Theano's rule)."""
+    common = dtypes.upcast(*in_dtypes)
+    part = "float64" if common in ("float64", "int64", "uint64", "int32", "uint32") else "float32"
+    return (part, part), "complex128" if part == "float64" else "complex64"
+
+
+def same_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The input dtype, unchanged (rounding of floats)."""
+    return in_dtypes, in_dtypes[0]
+
+
 def cast_rule(target: str) -> DtypeRule:
+    """Conversion to ``target``; complex to a real dtype is refused, as in Theano."""
+
     def rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+        if dtypes.is_complex(in_dtypes[0]) and not dtypes.is_complex(target):
+            raise DtypeRuleError(
+                f"casting complex to real is ambiguous: use real(), imag(), abs() or "
+                f"angle() (got {in_dtypes[0]} -> {target})"
+            )
         return in_dtypes, target
 
     return rule
@@ -124,27 +268,196 @@ def switch_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     return ("bool", out, out), out
 
 
+# ----------------------------------------------------------------------------- references
+# NumPy references that need more than one NumPy call. Each receives arrays already cast
+# to the rule's compute dtypes.
+def power_reference(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    try:
+        return np.power(base, exponent)
+    except ValueError as exc:  # NumPy refuses int ** negative int; say what to do
+        raise ValueError(
+            f"power: {exc} (an integer base needs a non-negative exponent; cast the base "
+            "to a float dtype for negative powers)"
+        ) from None
+
+
+def round_half_away_from_zero_reference(x: np.ndarray) -> np.ndarray:
+    """C's round(): x - trunc(x) is exact, so no x + 0.5 rounding error creeps in."""
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole)
+
+
+def clip_reference(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Theano's clip: ``low if x < low else high if x > high else x`` (np.clip answers
+    ``high`` when low > high; Theano answers ``low``)."""
+    return np.where(x < low, low, np.where(x > high, high, x))
+
+
+def complex_reference(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+    """Assembled part by part: ``real + 1j * imag`` would turn an infinite imaginary
+    part into a NaN real part."""
+    shape = np.broadcast_shapes(np.shape(real), np.shape(imag))
+    out = np.empty(shape, dtype=np.result_type(real, np.complex64))
+    out.real = real
+    out.imag = imag
+    return out
+
+
+def softplus_reference(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)) without overflow for large x."""
+    return np.logaddexp(np.zeros((), dtype=x.dtype), x)
+
+
+def _cast_reference(target: str) -> Callable[[np.ndarray], np.ndarray]:
+    def cast(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x).astype(target)
+
+    return cast
+
+
 # ----------------------------------------------------------------------------- the table
-# The entries below are the primitives; each says everything about its op.
-register(ScalarOp("add", 2, np.add, upcast_rule, symbol="+", commutative=True,
-                  associative=True, identity=0))
-register(ScalarOp("subtract", 2, np.subtract, upcast_rule, theano_name="sub", symbol="-",
-                  accepts="iufc"))
-register(ScalarOp("multiply", 2, np.multiply, upcast_rule, theano_name="mul", symbol="*",
-                  commutative=True, associative=True, identity=1))
-register(ScalarOp("true_divide", 2, np.true_divide, float_rule, theano_name="true_div",
-                  symbol="/", test_domain="nonzero"))
-register(ScalarOp("negative", 1, np.negative, upcast_rule, theano_name="neg", symbol="-",
-                  accepts="iufc"))
-register(ScalarOp("exp", 1, np.exp, float_rule, test_domain="small"))
-register(ScalarOp("tanh", 1, np.tanh, float_rule))
-register(ScalarOp("absolute", 1, np.absolute, real_rule, theano_name="abs"))
-register(ScalarOp("square", 1, np.square, upcast_rule, theano_name="sqr"))
-register(ScalarOp("sigmoid", 1, scipy.special.expit, float_rule, accepts="biuf"))
-register(ScalarOp("greater", 2, np.greater, compare_rule, theano_name="gt", symbol=">",
-                  accepts="biuf"))
-register(ScalarOp("equal", 2, np.equal, compare_rule, theano_name="eq", symbol="=="))
-register(ScalarOp("where", 3, np.where, switch_rule, theano_name="switch"))
-for _target in dtypes.ALL:
-    register(ScalarOp(f"cast_{_target}", 1, lambda x, _t=_target: np.asarray(x).astype(_t),
-                      cast_rule(_target), theano_name=f"Cast{{{_target}}}"))
+# The entries below are the primitives; each says everything about its op. Composite ops
+# (hard_sigmoid, softmax, ...) are built from these in the front ends. Positional fields:
+# name, arity, NumPy reference, dtype rule. The table is laid out by hand (fmt: off) so
+# that one entry reads as one row.
+_special = scipy.special
+# fmt: off
+_ENTRIES = [
+    # ---- arithmetic
+    ScalarOp("add", 2, np.add, upcast_rule, symbol="+", commutative=True, associative=True,
+             identity=0, exact=True),
+    ScalarOp("subtract", 2, np.subtract, upcast_nobool_rule, theano_name="sub", symbol="-",
+             exact=True),
+    ScalarOp("multiply", 2, np.multiply, upcast_rule, theano_name="mul", symbol="*",
+             commutative=True, associative=True, identity=1, exact=True),
+    # Integer-only division upgrades like other float math (int8 / int8 is float32, int32 /
+    # int32 float64); Theano 1.0 answered config.floatX there.
+    ScalarOp("true_divide", 2, np.true_divide, float_rule, theano_name="true_div",
+             symbol="/", exact=True),
+    ScalarOp("floor_divide", 2, np.floor_divide, upcast_min8_rule, accepts="biuf",
+             theano_name="int_div", symbol="//", exact=True),
+    ScalarOp("remainder", 2, np.remainder, upcast_min8_rule, accepts="biuf", theano_name="mod",
+             symbol="%", exact=True),
+    ScalarOp("power", 2, power_reference, upcast_min8_rule, theano_name="pow", symbol="**",
+             test_domain=("any", "exponent")),
+    ScalarOp("negative", 1, np.negative, upcast_nobool_rule, theano_name="neg", symbol="-",
+             exact=True),
+    ScalarOp("absolute", 1, np.absolute, real_rule, theano_name="abs", exact=True),
+    ScalarOp("sign", 1, np.sign, upcast_rule, accepts="iuf", theano_name="sgn", exact=True),
+    ScalarOp("square", 1, np.square, upcast_rule, theano_name="sqr", exact=True),
+    ScalarOp("sqrt", 1, np.sqrt, float_rule, test_domain="nonneg", exact=True),
+    ScalarOp("reciprocal", 1, np.reciprocal, float_rule, theano_name="inv",
+             test_domain="nonzero", exact=True),
+    ScalarOp("maximum", 2, np.maximum, upcast_rule, accepts="biuf", commutative=True,
+             associative=True, identity=-np.inf, exact=True),
+    ScalarOp("minimum", 2, np.minimum, upcast_rule, accepts="biuf", commutative=True,
+             associative=True, identity=np.inf, exact=True),
+    ScalarOp("clip", 3, clip_reference, upcast_rule, accepts="biuf", exact=True),
+    ScalarOp("copysign", 2, np.copysign, float_rule, accepts="biuf", exact=True),
+    ScalarOp("nextafter", 2, np.nextafter, float_rule, accepts="biuf", exact=True),
+    ScalarOp("hypot", 2, np.hypot, float_rule, accepts="biuf"),
+    # ---- exponentials and logarithms
+    ScalarOp("exp", 1, np.exp, float_rule, test_domain="small"),
+    ScalarOp("exp2", 1, np.exp2, float_rule, test_domain="small"),
+    ScalarOp("expm1", 1, np.expm1, float_rule, test_domain="small"),
+    ScalarOp("log", 1, np.log, float_rule, test_domain="positive"),
+    ScalarOp("log2", 1, np.log2, float_rule, test_domain="positive"),
+    ScalarOp("log10", 1, np.log10, float_rule, test_domain="positive"),
+    ScalarOp("log1p", 1, np.log1p, float_rule, test_domain="nonneg"),
+    ScalarOp("sigmoid", 1, _special.expit, float_rule, accepts="biuf"),
+    ScalarOp("softplus", 1, softplus_reference, float_rule, accepts="biuf"),
+    # ---- trigonometric and hyperbolic
+    ScalarOp("sin", 1, np.sin, float_rule),
+    ScalarOp("cos", 1, np.cos, float_rule),
+    ScalarOp("tan", 1, np.tan, float_rule),
+    ScalarOp("arcsin", 1, np.arcsin, float_rule, test_domain="unit"),
+    ScalarOp("arccos", 1, np.arccos, float_rule, test_domain="unit"),
+    ScalarOp("arctan", 1, np.arctan, float_rule),
+    ScalarOp("arctan2", 2, np.arctan2, float_rule, accepts="biuf"),
+    ScalarOp("sinh", 1, np.sinh, float_rule, test_domain="small"),
+    ScalarOp("cosh", 1, np.cosh, float_rule, test_domain="small"),
+    ScalarOp("tanh", 1, np.tanh, float_rule),
+    ScalarOp("arcsinh", 1, np.arcsinh, float_rule),
+    ScalarOp("arccosh", 1, np.arccosh, float_rule, test_domain="ge1"),
+    ScalarOp("arctanh", 1, np.arctanh, float_rule, test_domain="unit"),
+    ScalarOp("deg2rad", 1, np.deg2rad, float_rule, accepts="biuf"),
+    ScalarOp("rad2deg", 1, np.rad2deg, float_rule, accepts="biuf"),
+    # ---- special functions (SciPy's; Theano refuses complex)
+    ScalarOp("erf", 1, _special.erf, float_rule, accepts="biuf"),
+    ScalarOp("erfc", 1, _special.erfc, float_rule, accepts="biuf"),
+    ScalarOp("erfinv", 1, _special.erfinv, float_rule, accepts="biuf", test_domain="unit"),
+    ScalarOp("erfcinv", 1, _special.erfcinv, float_rule, accepts="biuf",
+             test_domain="zero_to_two"),
+    ScalarOp("gamma", 1, _special.gamma, float_rule, accepts="biuf", test_domain="small"),
+    ScalarOp("gammaln", 1, _special.gammaln, float_rule, accepts="biuf",
+             test_domain="positive"),
+    ScalarOp("psi", 1, _special.psi, float_rule, accepts="biuf", test_domain="positive"),
+    # ---- rounding (Theano: floor/ceil/trunc of integers are floats; rounding wants floats)
+    ScalarOp("floor", 1, np.floor, float_rule, accepts="biuf", exact=True),
+    ScalarOp("ceil", 1, np.ceil, float_rule, accepts="biuf", exact=True),
+    ScalarOp("trunc", 1, np.trunc, float_rule, accepts="biuf", exact=True),
+    ScalarOp("rint", 1, np.rint, same_rule, accepts="f", theano_name="round_half_to_even",
+             exact=True),
+    ScalarOp("round_half_away_from_zero", 1, round_half_away_from_zero_reference, same_rule,
+             accepts="f", exact=True),
+    # ---- comparisons (ordering refuses complex)
+    ScalarOp("less", 2, np.less, bool_rule, accepts="biuf", theano_name="lt", symbol="<",
+             exact=True),
+    ScalarOp("less_equal", 2, np.less_equal, bool_rule, accepts="biuf", theano_name="le",
+             symbol="<=", exact=True),
+    ScalarOp("greater", 2, np.greater, bool_rule, accepts="biuf", theano_name="gt",
+             symbol=">", exact=True),
+    ScalarOp("greater_equal", 2, np.greater_equal, bool_rule, accepts="biuf",
+             theano_name="ge", symbol=">=", exact=True),
+    ScalarOp("equal", 2, np.equal, bool_rule, theano_name="eq", symbol="==",
+             commutative=True, exact=True),
+    ScalarOp("not_equal", 2, np.not_equal, bool_rule, theano_name="neq", symbol="!=",
+             commutative=True, exact=True),
+    # ---- bitwise: Theano's and_/or_/xor/invert, bitwise on integers and logical on bool
+    ScalarOp("bitwise_and", 2, np.bitwise_and, integer_rule, accepts="biu",
+             theano_name="and_", symbol="&", commutative=True, associative=True,
+             identity=-1, exact=True),
+    ScalarOp("bitwise_or", 2, np.bitwise_or, integer_rule, accepts="biu", theano_name="or_",
+             symbol="|", commutative=True, associative=True, identity=0, exact=True),
+    ScalarOp("bitwise_xor", 2, np.bitwise_xor, integer_rule, accepts="biu",
+             theano_name="xor", symbol="^", commutative=True, associative=True, identity=0,
+             exact=True),
+    ScalarOp("invert", 1, np.invert, integer_rule, accepts="biu", symbol="~", exact=True),
+    ScalarOp("left_shift", 2, np.left_shift, integer_rule, accepts="iu", symbol="<<",
+             test_domain=("any", "shift"), exact=True),
+    ScalarOp("right_shift", 2, np.right_shift, integer_rule, accepts="iu", symbol=">>",
+             test_domain=("any", "shift"), exact=True),
+    # ---- logic (any dtype in, bool out) and predicates
+    ScalarOp("logical_and", 2, np.logical_and, bool_rule, commutative=True, associative=True,
+             identity=1, exact=True),
+    ScalarOp("logical_or", 2, np.logical_or, bool_rule, commutative=True, associative=True,
+             identity=0, exact=True),
+    ScalarOp("logical_xor", 2, np.logical_xor, bool_rule, commutative=True, associative=True,
+             identity=0, exact=True),
+    ScalarOp("logical_not", 1, np.logical_not, bool_rule, exact=True),
+    ScalarOp("isnan", 1, np.isnan, bool_rule, exact=True),
+    ScalarOp("isinf", 1, np.isinf, bool_rule, exact=True),
+    ScalarOp("isfinite", 1, np.isfinite, bool_rule, exact=True),
+    ScalarOp("where", 3, np.where, switch_rule, theano_name="switch", exact=True),
+    # ---- complex numbers
+    ScalarOp("real", 1, np.real, real_rule, exact=True),
+    ScalarOp("imag", 1, np.imag, real_rule, exact=True),
+    ScalarOp("conj", 1, np.conj, upcast_min8_rule, exact=True),
+    ScalarOp("angle", 1, np.angle, angle_rule),
+    ScalarOp("complex", 2, complex_reference, complex_rule, accepts="biuf", exact=True),
+]
+# fmt: on
+# ---- conversions: one entry per target dtype
+_ENTRIES += [
+    ScalarOp(
+        f"cast_{target}",
+        1,
+        _cast_reference(target),
+        cast_rule(target),
+        theano_name=f"Cast{{{target}}}",
+        exact=True,
+    )
+    for target in dtypes.ALL
+]
+for _entry in _ENTRIES:
+    register(_entry)

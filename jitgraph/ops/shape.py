@@ -1,4 +1,9 @@
-"""Shape ops: dimshuffle, shape, reshape, and the other ops that only move data.
+"""Shape ops: dimshuffle, shape, reshape, and the other ops that only move data
+(specify_shape, rebroadcast, copy, join, split, tile, repeat, roll).
+
+Shape arguments are int64 scalar inputs of the node (constants when the user wrote
+literals), so symbolic sizes work like literal ones; static shapes are read from the
+constants (``static_int``).
 
 >>> import jitgraph.tensor as T
 >>> T.dmatrix("m").dimshuffle(1, "x", 0).type
@@ -8,14 +13,20 @@ TensorType(float64, (?, 1, ?))
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from jitgraph.ir.graph import Node, Var
+from jitgraph import dtypes
+from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import Op
+from jitgraph.ops.elemwise import Elemwise
+from jitgraph.ops.indexing import Subtensor
+from jitgraph.ops.reduce import REDUCTIONS, Reduce
+from jitgraph.ops.scalar import SCALAR_OPS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +89,9 @@ class DimShuffle(Op):
             full.append(1 if a == "x" else next(it))
         return [y.reshape(full)]
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         from jitgraph.tensor.basic import constant
 
         (shp,) = input_shapes
@@ -105,7 +118,651 @@ class Shape(Op):
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [np.asarray(inputs[0].shape, dtype="int64")]
 
-    def infer_shape(self, node: Node, input_shapes: Sequence[tuple[Var, ...]]) -> list[tuple[Var, ...]]:
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
         from jitgraph.tensor.basic import constant
 
         return [(constant(node.inputs[0].type.ndim, dtype="int64"),)]  # type: ignore[attr-defined]
+
+
+# ----------------------------------------------------------------------------- shape scalars
+def label(var: Var) -> str:
+    """A variable for an error message: constants by value, the rest by ``describe()``."""
+    if isinstance(var, Const):
+        return f"the constant {var.data.tolist()!r}"
+    return var.describe()
+
+
+def int64_constant(value: int) -> Var:
+    from jitgraph.tensor.basic import constant
+
+    return constant(int(value), dtype="int64")
+
+
+def as_int_scalar(value: Any, what: str) -> Var:
+    """``value`` (a Python int or an integer 0-d tensor) as an int64 scalar variable.
+
+    Constants stay constants, so static shapes can be read from them; symbolic integers of
+    other widths are cast. ``what`` names the argument in errors.
+
+    >>> as_int_scalar(3, "n").type
+    TensorType(int64, scalar)
+    """
+    from jitgraph.tensor.basic import as_tensor_variable
+
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, got the bool {value!r}")
+    var = as_tensor_variable(value)
+    vtype: TensorType = var.type  # type: ignore[assignment]
+    if vtype.ndim != 0 or vtype.dtype not in dtypes.INTEGER:
+        raise TypeError(f"{what} must be an integer scalar, got {label(var)} ({vtype.describe()})")
+    if vtype.dtype == "int64":
+        return var
+    if isinstance(var, Const):
+        return int64_constant(int(var.data))
+    return Elemwise(SCALAR_OPS["cast_int64"])(var)  # type: ignore[no-any-return]
+
+
+def as_int_vector(value: Any, what: str) -> Var:
+    """``value`` as an int64 vector (constants stay constants)."""
+    from jitgraph.tensor.basic import as_tensor_variable, constant
+
+    var = as_tensor_variable(value)
+    vtype: TensorType = var.type  # type: ignore[assignment]
+    if vtype.ndim != 1 or vtype.dtype not in dtypes.INTEGER:
+        raise TypeError(f"{what} must be an integer vector, got {label(var)} ({vtype.describe()})")
+    if vtype.dtype == "int64":
+        return var
+    if isinstance(var, Const):
+        return constant(var.data.astype("int64"))
+    return Elemwise(SCALAR_OPS["cast_int64"])(var)  # type: ignore[no-any-return]
+
+
+def static_int(var: Var) -> int | None:
+    """The value of an integer scalar when the graph is built: a constant, its int64 cast,
+    or ``x.shape[i]`` where x's static dim i is known; None otherwise."""
+    if isinstance(var, Const):
+        data = var.data
+        return int(data) if data.ndim == 0 and data.dtype.kind in "iu" else None
+    node = var.owner
+    if node is None:
+        return None
+    if isinstance(node.op, Elemwise) and node.op.scalar_op.name == "cast_int64":
+        return static_int(node.inputs[0])
+    if isinstance(node.op, Subtensor) and node.op.index == ("i",):
+        source, position = node.inputs
+        axis = static_int(position)
+        if source.owner is not None and isinstance(source.owner.op, Shape) and axis is not None:
+            dims = source.owner.inputs[0].type.shape  # type: ignore[attr-defined]
+            if -len(dims) <= axis < len(dims):
+                return dims[axis]  # type: ignore[no-any-return]
+    return None
+
+
+def vector_entry(vector: Var, index: int) -> Var:
+    """``vector[index]`` for a constant index (folded when the vector is a constant)."""
+    if isinstance(vector, Const):
+        return int64_constant(int(vector.data[index]))
+    return Subtensor(("i",))(vector, int64_constant(index))  # type: ignore[no-any-return]
+
+
+def as_shape_scalars(shape: Any, what: str, length: int | None = None) -> list[Var]:
+    """A shape argument as a list of int64 scalars.
+
+    ``shape`` is an int, a sequence of ints and integer scalars, or an integer vector whose
+    length is static or given by ``length`` (then checked at run time).
+
+    >>> [v.type.dtype for v in as_shape_scalars((2, 3), "shape")]
+    ['int64', 'int64']
+    """
+    from jitgraph.tensor.basic import as_tensor_variable
+
+    if isinstance(shape, np.ndarray):
+        shape = shape.tolist()
+    if isinstance(shape, (list, tuple)):
+        return [as_int_scalar(v, f"{what}[{i}]") for i, v in enumerate(shape)]
+    var = as_tensor_variable(shape)
+    if var.type.ndim == 0:  # type: ignore[attr-defined]
+        return [as_int_scalar(var, what)]
+    vector = as_int_vector(var, what)
+    static_length = vector.type.shape[0]  # type: ignore[attr-defined]
+    if static_length is None and length is None:
+        raise ValueError(
+            f"{what}: the length of {label(var)} is not known when the graph is built; "
+            "pass ndim= to say it"
+        )
+    if static_length is None:
+        assert length is not None
+        vector = SpecifyShape((0,))(vector, int64_constant(length))
+        static_length = length
+    elif length is not None and static_length != length:
+        raise ValueError(f"{what}: {label(var)} has {static_length} entries, expected {length}")
+    return [vector_entry(vector, i) for i in range(static_length)]
+
+
+def shape_scalars(x: Var) -> list[Var]:
+    """The shape of ``x`` as int64 scalars: constants where the static shape knows them."""
+    dims: tuple[int | None, ...] = x.type.shape  # type: ignore[attr-defined]
+    shape: Var = Shape()(x)
+    return [
+        int64_constant(n) if n is not None else vector_entry(shape, i) for i, n in enumerate(dims)
+    ]
+
+
+def multiply(a: Var, b: Var) -> Var:
+    """int64 product of two shape scalars (folded when both are static)."""
+    if static_int(a) is not None and static_int(b) is not None:
+        return int64_constant(static_int(a) * static_int(b))  # type: ignore[operator]
+    return Elemwise(SCALAR_OPS["multiply"])(a, b)  # type: ignore[no-any-return]
+
+
+def add(a: Var, b: Var) -> Var:
+    """int64 sum of two shape scalars (folded when both are static)."""
+    if static_int(a) is not None and static_int(b) is not None:
+        return int64_constant(static_int(a) + static_int(b))  # type: ignore[operator]
+    return Elemwise(SCALAR_OPS["add"])(a, b)  # type: ignore[no-any-return]
+
+
+def _tensor(value: Any) -> tuple[Var, TensorType]:
+    from jitgraph.tensor.basic import as_tensor_variable
+
+    var = as_tensor_variable(value)
+    return var, var.type  # type: ignore[return-value]
+
+
+def _check_axis(axis: int, ndim: int, what: str) -> None:
+    if not 0 <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a {ndim}-d tensor")
+
+
+# ----------------------------------------------------------------------------- reshape
+def resolve_reshape(old_shape: Sequence[int], requested: Sequence[int]) -> tuple[int, ...]:
+    """NumPy's reshape target: at most one -1, inferred from the size.
+
+    >>> resolve_reshape((2, 6), (3, -1))
+    (3, 4)
+    """
+    old, new = tuple(old_shape), tuple(requested)
+    size = math.prod(old)
+    if any(n < -1 for n in new) or new.count(-1) > 1:
+        raise ValueError(
+            f"reshape: invalid target shape {new}: sizes must be >= 0, with at most one -1"
+        )
+    known = math.prod(n for n in new if n != -1)
+    if -1 in new:
+        if known == 0 or size % known:
+            raise ValueError(
+                f"cannot reshape an array of shape {old} (size {size}) into shape {new}"
+            )
+        return tuple(size // known if n == -1 else n for n in new)
+    if known != size:
+        raise ValueError(f"cannot reshape an array of shape {old} (size {size}) into shape {new}")
+    return new
+
+
+@dataclasses.dataclass(frozen=True)
+class Reshape(Op):
+    """``x.reshape(shape)``: inputs are x and one int64 scalar per output dim (-1 allowed
+    once: inferred from the size)."""
+
+    ndim: int
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(inputs[0])
+        if len(inputs) - 1 != self.ndim:
+            raise TypeError(
+                f"Reshape{{{self.ndim}}} takes {self.ndim} sizes, got {len(inputs) - 1}"
+            )
+        sizes = [as_int_scalar(s, f"reshape: shape[{i}]") for i, s in enumerate(inputs[1:])]
+        return self.make_apply([x, *sizes], [TensorType(xtype.dtype, self._static(x, sizes))])
+
+    def _static(self, x: Var, sizes: list[Var]) -> tuple[int | None, ...]:
+        requested = [static_int(s) for s in sizes]
+        if any(n is not None and n < -1 for n in requested) or requested.count(-1) > 1:
+            raise ValueError(
+                f"reshape: invalid target shape {tuple('?' if n is None else n for n in requested)}"
+                ": sizes must be >= 0, with at most one -1"
+            )
+        old = x.type.shape  # type: ignore[attr-defined]
+        if None not in old and None not in requested:
+            try:
+                return resolve_reshape(old, requested)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ValueError(f"{exc} ({label(x)})") from None
+        return tuple(None if n is None or n < 0 else n for n in requested)
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, *sizes = inputs
+        return [np.reshape(x, resolve_reshape(x.shape, [int(s) for s in sizes]))]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        x_shape = input_shapes[0]
+        sizes = node.inputs[1:]
+        out: list[Var] = []
+        for axis, (declared, size) in enumerate(zip(node.outputs[0].type.shape, sizes)):  # type: ignore[attr-defined]
+            value = static_int(size)
+            if declared is not None:
+                out.append(int64_constant(declared))
+            elif value is not None and value >= 0:
+                out.append(size)
+            else:
+                out.append(ReshapeDim(len(x_shape), axis)(*x_shape, *sizes))
+        return [tuple(out)]
+
+    def short_description(self) -> str:
+        return f"reshape to {self.ndim}-d"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReshapeDim(Op):
+    """Size ``axis`` of a reshape's result, from the input's shape and the requested sizes
+    (resolves a -1): the shape inference of ``Reshape``."""
+
+    input_ndim: int
+    axis: int
+
+    def make_node(self, *inputs: Any) -> Node:
+        sizes = [as_int_scalar(s, "reshape size") for s in inputs]
+        return self.make_apply(sizes, [TensorType("int64", ())])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        values = [int(v) for v in inputs]
+        old, requested = values[: self.input_ndim], values[self.input_ndim :]
+        return [np.asarray(resolve_reshape(old, requested)[self.axis], dtype="int64")]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        return [()]
+
+
+# ----------------------------------------------------------------------------- type refinement
+@dataclasses.dataclass(frozen=True)
+class SpecifyShape(Op):
+    """Assert the sizes of ``axes`` at run time; the output's static shape says them."""
+
+    axes: tuple[int, ...]
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(inputs[0])
+        if len(inputs) - 1 != len(self.axes):
+            raise TypeError(f"{self} takes {len(self.axes)} sizes, got {len(inputs) - 1}")
+        for axis in self.axes:
+            _check_axis(axis, xtype.ndim, "specify_shape")
+        sizes = [
+            as_int_scalar(s, f"specify_shape: size of axis {a}")
+            for a, s in zip(self.axes, inputs[1:])
+        ]
+        shape = list(xtype.shape)
+        for axis, size in zip(self.axes, sizes):
+            value = static_int(size)
+            if value is not None and value < 0:
+                raise ValueError(f"specify_shape: size {value} for axis {axis} is negative")
+            if value is not None and shape[axis] not in (None, value):
+                raise ValueError(
+                    f"specify_shape: {label(x)} has static size {shape[axis]} at axis {axis}, "
+                    f"but the shape given says {value}"
+                )
+            shape[axis] = value if value is not None else shape[axis]
+        return self.make_apply([x, *sizes], [TensorType(xtype.dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, *sizes = inputs
+        expected = ["?"] * x.ndim
+        for axis, size in zip(self.axes, sizes):
+            expected[axis] = str(int(size))
+        if any(x.shape[a] != int(s) for a, s in zip(self.axes, sizes)):
+            raise ValueError(
+                f"specify_shape: the value has shape {x.shape}, expected ({', '.join(expected)})"
+            )
+        return [x]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        shape = list(input_shapes[0])
+        for axis, size in zip(self.axes, node.inputs[1:]):
+            shape[axis] = size
+        return [tuple(shape)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Rebroadcast(Op):
+    """Theano's Rebroadcast: ``(axis, True)`` makes a dim broadcastable (static size 1,
+    checked at run time), ``(axis, False)`` forgets a static size of 1."""
+
+    pattern: tuple[tuple[int, bool], ...]
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(*inputs)
+        shape = list(xtype.shape)
+        for axis, broadcastable in self.pattern:
+            _check_axis(axis, xtype.ndim, "Rebroadcast")
+            if broadcastable and shape[axis] not in (None, 1):
+                raise ValueError(
+                    f"cannot make axis {axis} of {label(x)} broadcastable: its static size is "
+                    f"{shape[axis]}, not 1"
+                )
+            if broadcastable:
+                shape[axis] = 1
+            elif shape[axis] == 1:
+                shape[axis] = None
+        return self.make_apply([x], [TensorType(xtype.dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        (x,) = inputs
+        for axis, broadcastable in self.pattern:
+            if broadcastable and x.shape[axis] != 1:
+                raise ValueError(
+                    f"addbroadcast: axis {axis} has size {x.shape[axis]} at run time, expected 1 "
+                    f"(the value has shape {x.shape})"
+                )
+        return [x]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        shape = list(input_shapes[0])
+        for axis, broadcastable in self.pattern:
+            if broadcastable:
+                shape[axis] = int64_constant(1)
+        return [tuple(shape)]
+
+    def __str__(self) -> str:
+        marks = ", ".join(f"{a}:{'1' if b else '?'}" for a, b in self.pattern)
+        return f"Rebroadcast{{{marks}}}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorCopy(Op):
+    """A copy of its input: a new variable with the same value (Theano's tensor_copy)."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(*inputs)
+        return self.make_apply([x], [xtype])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.array(inputs[0], copy=True)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        return [input_shapes[0]]
+
+
+# ----------------------------------------------------------------------------- join and split
+def merge_static_sizes(sizes: Sequence[int | None], what: str) -> int | None:
+    """The one static size that ``sizes`` (which must agree at run time) imply."""
+    known = sorted({s for s in sizes if s is not None})
+    if len(known) > 1:
+        raise ValueError(f"{what}: static sizes {known} differ")
+    return known[0] if known else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Join(Op):
+    """Concatenate tensors of equal ndim along ``axis``; the dtype is their upcast."""
+
+    axis: int
+
+    def make_node(self, *inputs: Any) -> Node:
+        if not inputs:
+            raise ValueError("join needs at least one tensor")
+        tensors = [_tensor(v)[0] for v in inputs]
+        types: list[TensorType] = [v.type for v in tensors]  # type: ignore[misc]
+        ndim = types[0].ndim
+        for position, (var, vtype) in enumerate(zip(tensors, types)):
+            if vtype.ndim != ndim:
+                raise TypeError(
+                    f"join: all tensors must have the same ndim; tensor 0 ({label(tensors[0])}) "
+                    f"is {ndim}-d but tensor {position} ({label(var)}) is {vtype.ndim}-d"
+                )
+        if ndim == 0:
+            raise TypeError("join: 0-d tensors cannot be joined along an axis (use stack)")
+        _check_axis(self.axis, ndim, "join")
+        out_dtype = dtypes.upcast(*(t.dtype for t in types))
+        return self.make_apply(tensors, [TensorType(out_dtype, self._static(types))])
+
+    def _static(self, types: list[TensorType]) -> tuple[int | None, ...]:
+        shape: list[int | None] = []
+        for axis, sizes in enumerate(zip(*(t.shape for t in types))):
+            if axis == self.axis:
+                shape.append(None if None in sizes else sum(sizes))  # type: ignore[arg-type]
+            else:
+                what = (
+                    f"join along axis {self.axis}: the tensors' shapes {[t.shape for t in types]}"
+                )
+                shape.append(merge_static_sizes(sizes, f"{what} differ at axis {axis}"))
+        return tuple(shape)
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        first = inputs[0].shape
+        for position, value in enumerate(inputs):
+            others = [n for a, n in enumerate(value.shape) if a != self.axis]
+            if others != [n for a, n in enumerate(first) if a != self.axis]:
+                raise ValueError(
+                    f"join along axis {self.axis}: tensor {position} "
+                    f"({label(node.inputs[position])}) has shape {value.shape}, which differs "
+                    f"from tensor 0's shape {first} outside axis {self.axis}"
+                )
+        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        arrays = [v.astype(out_dtype, copy=False) for v in inputs]
+        return [np.concatenate(arrays, axis=self.axis)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        out: list[Var] = []
+        for axis, declared in enumerate(node.outputs[0].type.shape):  # type: ignore[attr-defined]
+            if declared is not None:
+                out.append(int64_constant(declared))
+            elif axis == self.axis:
+                total = input_shapes[0][axis]
+                for shape in input_shapes[1:]:
+                    total = add(total, shape[axis])
+                out.append(total)
+            else:
+                out.append(input_shapes[0][axis])
+        return [tuple(out)]
+
+    def __str__(self) -> str:
+        return f"Join{{axis={self.axis}}}"
+
+    def short_description(self) -> str:
+        return f"join along axis {self.axis}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Split(Op):
+    """Split ``x`` along ``axis`` into ``n_splits`` pieces of the sizes given by an int
+    vector input (Theano's ``split(x, splits_size, n_splits, axis)``)."""
+
+    n_splits: int
+    axis: int
+
+    def make_node(self, *inputs: Any) -> Node:
+        x_value, splits_value = inputs
+        x, xtype = _tensor(x_value)
+        if self.n_splits < 1:
+            raise ValueError(f"split: n_splits must be >= 1, got {self.n_splits}")
+        _check_axis(self.axis, xtype.ndim, "split")
+        splits = as_int_vector(splits_value, "split: splits_size")
+        length = splits.type.shape[0]  # type: ignore[attr-defined]
+        if length is not None and length != self.n_splits:
+            raise ValueError(
+                f"split: splits_size has {length} entries but n_splits is {self.n_splits}"
+            )
+        sizes = self._static_sizes(splits, xtype.shape[self.axis])
+        out_types = []
+        for size in sizes:
+            shape = list(xtype.shape)
+            shape[self.axis] = size
+            out_types.append(TensorType(xtype.dtype, shape))
+        return self.make_apply([x, splits], out_types)
+
+    def _static_sizes(self, splits: Var, dim: int | None) -> list[int | None]:
+        if not isinstance(splits, Const):
+            return [None] * self.n_splits
+        sizes = [int(s) for s in splits.data]
+        self._check_sizes(sizes, dim)
+        return sizes  # type: ignore[return-value]
+
+    def _check_sizes(self, sizes: list[int], dim: int | None) -> None:
+        if len(sizes) != self.n_splits:
+            raise ValueError(
+                f"split: splits_size has {len(sizes)} entries, n_splits is {self.n_splits}"
+            )
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: splits_size {sizes} has a negative size")
+        if dim is not None and sum(sizes) != dim:
+            raise ValueError(
+                f"split: splits_size {sizes} sums to {sum(sizes)}, but axis {self.axis} "
+                f"has size {dim}"
+            )
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, splits = inputs
+        sizes = [int(s) for s in splits]
+        self._check_sizes(sizes, x.shape[self.axis])
+        return list(np.split(x, np.cumsum(sizes)[:-1], axis=self.axis))
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        splits = node.inputs[1]
+        shapes = []
+        for position in range(self.n_splits):
+            shape = list(input_shapes[0])
+            shape[self.axis] = vector_entry(splits, position)
+            shapes.append(tuple(shape))
+        return shapes
+
+    def __str__(self) -> str:
+        return f"Split{{n_splits={self.n_splits}, axis={self.axis}}}"
+
+
+# ----------------------------------------------------------------------------- tile, repeat, roll
+@dataclasses.dataclass(frozen=True)
+class Tile(Op):
+    """``numpy.tile`` with one int64 scalar input per axis of ``x`` (the front end pads)."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(inputs[0])
+        if len(inputs) - 1 != xtype.ndim:
+            raise TypeError(
+                f"Tile takes one repetition count per axis of {label(x)} ({xtype.ndim}), "
+                f"got {len(inputs) - 1}"
+            )
+        reps = [as_int_scalar(r, f"tile: reps[{i}]") for i, r in enumerate(inputs[1:])]
+        shape: list[int | None] = []
+        for size, rep in zip(xtype.shape, reps):
+            count = static_int(rep)
+            if count is not None and count < 0:
+                raise ValueError(f"tile: reps must be >= 0, got {count}")
+            known = size is not None and count is not None
+            shape.append(size * count if known else (0 if count == 0 or size == 0 else None))  # type: ignore[operator]
+        return self.make_apply([x, *reps], [TensorType(xtype.dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, *reps = inputs
+        counts = [int(r) for r in reps]
+        if any(c < 0 for c in counts):
+            raise ValueError(f"tile: reps must be >= 0, got {counts}")
+        return [np.tile(x, counts) if counts else x.copy()]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        reps = node.inputs[1:]
+        return [tuple(multiply(size, rep) for size, rep in zip(input_shapes[0], reps))]
+
+
+@dataclasses.dataclass(frozen=True)
+class Repeat(Op):
+    """``numpy.repeat`` along ``axis``: repeats is an int scalar, or an int vector with one
+    count per element of that axis (or of static length 1)."""
+
+    axis: int
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(inputs[0])
+        _check_axis(self.axis, xtype.ndim, "repeat")
+        _, rtype = _tensor(inputs[1])
+        if rtype.ndim == 0:
+            repeats = as_int_scalar(inputs[1], "repeat: repeats")
+        elif rtype.ndim == 1:
+            repeats = as_int_vector(inputs[1], "repeat: repeats")
+        else:
+            raise TypeError(
+                f"repeat: repeats must be an int scalar or vector, got {rtype.describe()}"
+            )
+        shape = list(xtype.shape)
+        shape[self.axis] = self._static_size(shape[self.axis], repeats)
+        return self.make_apply([x, repeats], [TensorType(xtype.dtype, shape)])
+
+    def _static_size(self, dim: int | None, repeats: Var) -> int | None:
+        if not isinstance(repeats, Const):
+            return 0 if dim == 0 else None
+        counts = repeats.data
+        if (counts < 0).any():
+            raise ValueError(f"repeat: repeats must be >= 0, got {counts.tolist()}")
+        if counts.ndim == 0 or counts.shape == (1,):
+            return None if dim is None else dim * int(counts.reshape(()))
+        if dim is not None and len(counts) != dim:
+            raise ValueError(
+                f"repeat: repeats has {len(counts)} entries but axis {self.axis} has size {dim}"
+            )
+        return int(counts.sum())
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, repeats = inputs
+        if (repeats < 0).any():
+            raise ValueError(f"repeat: repeats must be >= 0, got {repeats.tolist()}")
+        static_length = node.inputs[1].type.shape  # type: ignore[attr-defined]
+        if repeats.ndim == 1 and static_length != (1,) and len(repeats) != x.shape[self.axis]:
+            raise ValueError(
+                f"repeat: repeats has {len(repeats)} entries but axis {self.axis} of the value "
+                f"(shape {x.shape}) has size {x.shape[self.axis]}"
+            )
+        return [np.repeat(x, repeats, axis=self.axis)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        repeats = node.inputs[1]
+        rtype: TensorType = repeats.type  # type: ignore[assignment]
+        shape = list(input_shapes[0])
+        dim = shape[self.axis]
+        if rtype.ndim == 0:
+            shape[self.axis] = multiply(dim, repeats)
+        elif rtype.shape == (1,):
+            shape[self.axis] = multiply(dim, vector_entry(repeats, 0))
+        else:
+            shape[self.axis] = Reduce(REDUCTIONS["sum"], (0,))(repeats)
+        return [tuple(shape)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Roll(Op):
+    """``numpy.roll(x, shift, axis)``; ``axis=None`` rolls the flattened array."""
+
+    axis: int | None
+
+    def make_node(self, *inputs: Any) -> Node:
+        x, xtype = _tensor(inputs[0])
+        if self.axis is not None:
+            _check_axis(self.axis, xtype.ndim, "roll")
+        shift = as_int_scalar(inputs[1], "roll: shift")
+        return self.make_apply([x, shift], [xtype])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, shift = inputs
+        return [np.roll(x, int(shift), axis=self.axis)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        return [input_shapes[0]]

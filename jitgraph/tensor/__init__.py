@@ -11,6 +11,8 @@ lists its public names in ``__all__``.
 array(6.)
 """
 
+from typing import Any
+
 from jitgraph import dtypes as _dtypes
 from jitgraph.ir.types import TensorType
 from jitgraph.tensor import basic as _basic
@@ -19,7 +21,7 @@ from jitgraph.tensor import math as _math
 from jitgraph.tensor import reduction as _reduction
 from jitgraph.tensor import shape as _shape
 from jitgraph.tensor import subtensor as _subtensor
-from jitgraph.tensor import var
+from jitgraph.tensor import var as _var_module
 from jitgraph.tensor.basic import *  # noqa: F403
 from jitgraph.tensor.linalg import *  # noqa: F403
 from jitgraph.tensor.math import *  # noqa: F403
@@ -27,6 +29,24 @@ from jitgraph.tensor.reduction import *  # noqa: F403
 from jitgraph.tensor.shape import *  # noqa: F403
 from jitgraph.tensor.subtensor import *  # noqa: F403
 from jitgraph.tensor.var import TensorConstant, TensorVariable
+
+
+class _VarFunctionAndModule:
+    """``T.var`` is Theano's variance function, and ``jitgraph.tensor.var`` is also the
+    module holding TensorVariable (``T.var.TensorVariable`` is a documented path). Calling
+    this object computes the variance; its attributes are the module's."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _reduction.var(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_var_module, name)
+
+    def __repr__(self) -> str:
+        return "<jitgraph.tensor.var: the variance function and the TensorVariable module>"
+
+
+var = _VarFunctionAndModule()
 
 # Theano re-exported its scalar types here (``T.vector('x', dtype=int32)`` after
 # ``from theano.tensor import *``): each is the 0-d type of that dtype.
@@ -38,7 +58,6 @@ __all__ = [
     "TensorConstant",
     "TensorType",
     "TensorVariable",
-    "var",
     *_basic.__all__,
     *_linalg.__all__,
     *_math.__all__,

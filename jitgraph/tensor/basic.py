@@ -21,6 +21,7 @@ from jitgraph.ops.elemwise import Elemwise
 from jitgraph.ops.scalar import SCALAR_OPS
 from jitgraph.ops.shape import DimShuffle
 
+
 # ----------------------------------------------------------------------------- constants
 def constant(x: Any, name: str | None = None, ndim: int | None = None, dtype: Any = None) -> Const:
     """A graph constant holding ``x``.
@@ -80,8 +81,9 @@ as_tensor = as_tensor_variable
 
 
 def _contains_variable(seq: Sequence[Any]) -> bool:
-    return any(isinstance(v, Var) or (isinstance(v, (list, tuple)) and _contains_variable(v))
-               for v in seq)
+    return any(
+        isinstance(v, Var) or (isinstance(v, (list, tuple)) and _contains_variable(v)) for v in seq
+    )
 
 
 # ----------------------------------------------------------------------------- elementwise
