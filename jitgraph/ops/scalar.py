@@ -218,6 +218,17 @@ def float_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     return (out,) * len(in_dtypes), out
 
 
+def true_div_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Theano's true division: integers only give config.floatX (int32 / int32 is float64
+    by default, float32 under floatX=float32); otherwise as float math."""
+    if all(dtypes.kind(d) in "biu" for d in in_dtypes):
+        from jitgraph.config import config
+
+        out = config.floatX
+        return (out,) * len(in_dtypes), out
+    return float_rule(in_dtypes)
+
+
 def bool_rule(in_dtypes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     """Comparisons and predicates: inputs as they are (NumPy compares mixed int64 and
     uint64 exactly, which a common dtype would not), answer bool."""
@@ -330,9 +341,7 @@ _ENTRIES = [
              exact=True),
     ScalarOp("multiply", 2, np.multiply, upcast_rule, theano_name="mul", symbol="*",
              commutative=True, associative=True, identity=1, exact=True),
-    # Integer-only division upgrades like other float math (int8 / int8 is float32, int32 /
-    # int32 float64); Theano 1.0 answered config.floatX there.
-    ScalarOp("true_divide", 2, np.true_divide, float_rule, theano_name="true_div",
+    ScalarOp("true_divide", 2, np.true_divide, true_div_rule, theano_name="true_div",
              symbol="/", exact=True),
     ScalarOp("floor_divide", 2, np.floor_divide, upcast_min8_rule, accepts="biuf",
              theano_name="int_div", symbol="//", exact=True),

@@ -18,6 +18,7 @@ from jitgraph.ir.types import TensorType
 from jitgraph.tensor import basic as _basic
 from jitgraph.tensor import linalg as _linalg
 from jitgraph.tensor import math as _math
+from jitgraph.tensor import nnet
 from jitgraph.tensor import reduction as _reduction
 from jitgraph.tensor import shape as _shape
 from jitgraph.tensor import subtensor as _subtensor
@@ -58,6 +59,7 @@ __all__ = [
     "TensorConstant",
     "TensorType",
     "TensorVariable",
+    "nnet",
     *_basic.__all__,
     *_linalg.__all__,
     *_math.__all__,

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 import jitgraph
 import jitgraph.tensor as T
 from jitgraph import dtypes
+from jitgraph.config import config
 from jitgraph.ir.graph import Const
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.scalar import (
@@ -381,9 +382,11 @@ def test_theano_dtype_rules(expression: Callable[[], Any], expected: str) -> Non
     assert expression().dtype == expected
 
 
-def test_true_div_upgrades_integers_like_float_math() -> None:
-    assert (T.bvector() / T.bvector()).dtype == "float32"
+def test_true_div_of_integers_gives_floatx_as_in_theano() -> None:
+    assert (T.bvector() / T.bvector()).dtype == "float64"
     assert (T.ivector() / T.bvector()).dtype == "float64"
+    with config.change_flags(floatX="float32"):
+        assert (T.ivector() / T.lvector()).dtype == "float32"
     assert (T.bvector() / T.fvector()).dtype == "float32"
     assert (T.lvector() / T.fvector()).dtype == "float64"
 

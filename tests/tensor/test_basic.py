@@ -122,8 +122,11 @@ def test_python_scalar_arithmetic_follows_theano_dtypes() -> None:
     assert (x + 0.5).dtype == "float32"  # 0.5 is exact in float32
     assert (x + 0.1).dtype == "float64"  # 0.1 is not: Theano upcasts
     assert (T.bscalar() + 1000).dtype == "int16"
-    assert (T.iscalar() / T.iscalar()).dtype == "float64"
-    assert (T.bscalar() / 2).dtype == "float32"
+    assert (T.iscalar() / T.iscalar()).dtype == "float64"  # integers only: floatX
+    assert (T.bscalar() / 2).dtype == "float64"
+    with config.change_flags(floatX="float32"):
+        assert (T.iscalar() / T.iscalar()).dtype == "float32"
+    assert (T.bscalar() / T.fscalar()).dtype == "float32"
 
 
 def test_operators_build_the_expected_ops() -> None:
