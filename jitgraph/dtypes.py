@@ -41,6 +41,15 @@ PREFIX = {
     "z": "complex128",
 }
 
+# What each NumPy dtype kind is called in error messages.
+KIND_NAMES = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "float",
+    "c": "complex",
+}
+
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 

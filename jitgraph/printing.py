@@ -272,7 +272,7 @@ def _pp_subtensor(node: Node, var: Var, args: list[str]) -> str:
 def _pp_reduce(node: Node, var: Var, args: list[str]) -> str:
     op: Reduce = node.op  # type: ignore[assignment]
     options = []
-    if op.axis != tuple(range(node.inputs[0].type.ndim)):  # type: ignore[attr-defined]
+    if op.axis != tuple(range(node.inputs[0].type.ndim)):
         options.append(f"axis={op.axis}")
     if op.keepdims:
         options.append("keepdims=True")

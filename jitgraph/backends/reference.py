@@ -73,7 +73,7 @@ class Program:
                         f"{len(outs)} output(s); please report this"
                     )
                 for s, var, value in zip(outs, node.outputs, results, strict=True):
-                    storage[s] = check_result(node, var.type, value)  # type: ignore[arg-type]
+                    storage[s] = check_result(node, var.type, value)
                 for s in free:
                     storage[s] = None
         return [storage[s] for s in self.output_slots]

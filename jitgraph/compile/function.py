@@ -286,7 +286,7 @@ class Function:
         if downcast is None:
             downcast = self._allow_input_downcast
         try:
-            return filter_value(spec.variable.type, value, spec.strict, downcast)  # type: ignore[arg-type]
+            return filter_value(spec.variable.type, value, spec.strict, downcast)
         except (TypeError, ValueError) as exc:
             raise type(exc)(
                 f"bad argument for {self._label(position)} of {self._where()}: {exc}"

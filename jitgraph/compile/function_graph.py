@@ -82,7 +82,7 @@ class CompiledGraph:
         exprs = replace(self.outputs + [u for _, u in updates], dict(swap))  # type: ignore[arg-type]
         outputs = exprs[: len(self.outputs)]
         new_updates = [
-            (swap.get(t, t) if isinstance(t, SharedVariable) else t, e)  # type: ignore[call-overload]
+            (swap.get(t, t) if isinstance(t, SharedVariable) else t, e)
             for (t, _), e in zip(updates, exprs[len(self.outputs) :], strict=True)
         ]
         return CompiledGraph(self.specs, outputs, new_updates, self.mode)
@@ -146,7 +146,7 @@ def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
     for p in pairs:
         if len(p) != 2:
             raise TypeError(f"{what} must be pairs (variable, replacement); got {p!r}")
-    return pairs  # type: ignore[return-value]
+    return pairs
 
 
 def _constant_of_type(ttype: TensorType, value: Any, what: str) -> Var:
@@ -164,16 +164,16 @@ def _givens_mapping(givens: Any) -> dict[Var, Var]:
             raise TypeError(f"givens keys must be symbolic variables, got {old!r}")
         what = f"givens replacement for {old.describe()}"
         if not isinstance(new, Var):
-            new = _constant_of_type(old.type, new, what)  # type: ignore[arg-type]
+            new = _constant_of_type(old.type, new, what)
         ot, nt = old.type, new.type
-        if not isinstance(nt, TensorType) or nt.dtype != ot.dtype or nt.ndim != ot.ndim:  # type: ignore[attr-defined]
+        if not isinstance(nt, TensorType) or nt.dtype != ot.dtype or nt.ndim != ot.ndim:
             raise TypeError(
                 f"{what}: the replacement {new.describe()} has type {nt}, expected {ot} "
                 "(same dtype and ndim; cast it with T.cast)"
             )
-        if not ot.is_super(nt):  # type: ignore[attr-defined]
+        if not ot.is_super(nt):
             raise TypeError(
-                f"{what}: the replacement's static shape {nt.shape} does not fit {ot.shape}"  # type: ignore[attr-defined]
+                f"{what}: the replacement's static shape {nt.shape} does not fit {ot.shape}"
             )
         if old in mapping:
             raise ValueError(f"givens replaces {old.describe()} twice")
@@ -183,17 +183,17 @@ def _givens_mapping(givens: Any) -> dict[Var, Var]:
 
 def _typed_update(target: Var, expr: Any, what: str) -> Var:
     if not isinstance(expr, Var):
-        return _constant_of_type(target.type, expr, f"update of {what}")  # type: ignore[arg-type]
+        return _constant_of_type(target.type, expr, f"update of {what}")
     tt, et = target.type, expr.type
-    if not isinstance(et, TensorType) or et.dtype != tt.dtype or et.ndim != tt.ndim:  # type: ignore[attr-defined]
+    if not isinstance(et, TensorType) or et.dtype != tt.dtype or et.ndim != tt.ndim:
         raise TypeError(
             f"the update of {what} has type {et}, but the variable has type {tt}: an update "
-            f"must keep the dtype and ndim (cast it: T.cast(expr, '{tt.dtype}'))"  # type: ignore[attr-defined]
+            f"must keep the dtype and ndim (cast it: T.cast(expr, '{tt.dtype}'))"
         )
-    if not tt.is_super(et):  # type: ignore[attr-defined]
+    if not tt.is_super(et):
         raise TypeError(
             f"the update of {what} has static shape {et.shape}, which does not fit the "
-            f"variable's {tt.shape}"  # type: ignore[attr-defined]
+            f"variable's {tt.shape}"
         )
     return expr
 

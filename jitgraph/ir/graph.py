@@ -81,7 +81,7 @@ class Var:
 
     def clone(self) -> Var:
         """A fresh input variable of the same type and name."""
-        return type(self)(self.type, name=self.name)  # type: ignore[call-arg]
+        return type(self)(self.type, name=self.name)
 
     def describe(self) -> str:
         """Short user-facing label: the name, or the op that made it, and where."""
@@ -158,14 +158,14 @@ def make_constant(
     if ttype is None:
         ttype = TensorType(data.dtype, data.shape)
     if data.size > _CONST_INTERN_CAP or name is not None:
-        return cls(ttype, data, name=name)  # type: ignore[no-any-return]
+        return cls(ttype, data, name=name)
     candidate = cls(ttype, data)
     key = candidate.content_key()
     existing = _const_table.get(key)
     if existing is not None and type(existing) is cls:
         return existing
     _const_table[key] = candidate
-    return candidate  # type: ignore[no-any-return]
+    return candidate
 
 
 def constant_class() -> type:
@@ -365,7 +365,7 @@ class Graph:
     def as_text(self) -> str:
         from jitgraph.printing import debugprint
 
-        return debugprint(list(self.outputs), file="str")  # type: ignore[no-any-return]
+        return debugprint(list(self.outputs), file="str")
 
     def __repr__(self) -> str:
         counts = f"{len(self.inputs)} inputs, {len(self.nodes)} nodes, {len(self.outputs)} outputs"

@@ -81,11 +81,7 @@ class TensorType(Type):
         raise AttributeError("TensorType is immutable")
 
     def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is TensorType
-            and self.dtype == other.dtype  # type: ignore[attr-defined]
-            and self.shape == other.shape  # type: ignore[attr-defined]
-        )
+        return type(other) is TensorType and self.dtype == other.dtype and self.shape == other.shape
 
     def __hash__(self) -> int:
         return self._hash
@@ -118,7 +114,7 @@ class TensorType(Type):
         cls = TensorType.variable_class
         if cls is None:  # pragma: no cover - jitgraph.tensor is imported by jitgraph
             raise RuntimeError("jitgraph.tensor is not imported")
-        return cls(self, name=name)  # type: ignore[no-any-return]
+        return cls(self, name=name)
 
     def is_super(self, other: TensorType) -> bool:
         """True if every value of ``other`` is a value of this type (same dtype, ndim,

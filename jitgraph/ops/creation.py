@@ -32,7 +32,7 @@ class Alloc(Op):
         from jitgraph.tensor.basic import as_tensor_variable
 
         value = as_tensor_variable(inputs[0])
-        vtype: TensorType = value.type  # type: ignore[assignment]
+        vtype: TensorType = value.type
         sizes = [as_int_scalar(s, f"alloc: shape[{i}]") for i, s in enumerate(inputs[1:])]
         if vtype.ndim > len(sizes):
             raise ValueError(
@@ -44,7 +44,7 @@ class Alloc(Op):
         )
 
     def _static(self, value: Var, sizes: list[Var]) -> tuple[int | None, ...]:
-        vshape = value.type.shape  # type: ignore[attr-defined]
+        vshape = value.type.shape
         padded = (1,) * (len(sizes) - len(vshape)) + tuple(vshape)
         shape: list[int | None] = []
         for axis, (have, size) in enumerate(zip(padded, sizes)):
@@ -116,7 +116,7 @@ class ARange(Op):
 
         bounds = [as_tensor_variable(v) for v in inputs]
         for what, var in zip(("start", "stop", "step"), bounds):
-            vtype: TensorType = var.type  # type: ignore[assignment]
+            vtype: TensorType = var.type
             if vtype.ndim != 0 or vtype.dtype in dtypes.COMPLEX:
                 raise TypeError(
                     f"arange: {what} must be a real scalar, got {label(var)} ({vtype.describe()})"
@@ -134,7 +134,7 @@ class ARange(Op):
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
-        declared = node.outputs[0].type.shape[0]  # type: ignore[attr-defined]
+        declared = node.outputs[0].type.shape[0]
         if declared is not None:
             return [(int64_constant(declared),)]
         return [(ArangeLength()(*node.inputs),)]

@@ -24,14 +24,6 @@ from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GraphError, Op
 from jitgraph.ops.scalar import ScalarOp
 
-_KIND_NAMES = {
-    "b": "bool",
-    "i": "signed integer",
-    "u": "unsigned integer",
-    "f": "float",
-    "c": "complex",
-}
-
 
 def broadcast_static_shapes(
     shapes: Sequence[tuple[int | None, ...]], what: str = "inputs"
@@ -70,7 +62,7 @@ class Elemwise(Op):
         ins = [as_tensor_variable(x) for x in inputs]
         for position, var in enumerate(ins):
             if dtypes.kind(var.type.dtype) not in op.accepts:
-                accepted = ", ".join(_KIND_NAMES[k] for k in op.accepts)
+                accepted = ", ".join(dtypes.KIND_NAMES[k] for k in op.accepts)
                 raise TypeError(
                     f"{op}: argument {position} is {var.describe()} of dtype "
                     f"{var.type.dtype}; expected {accepted}"
@@ -83,7 +75,7 @@ class Elemwise(Op):
         return self.make_apply(ins, [TensorType(out_dtype, shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        out_type: TensorType = node.outputs[0].type  # type: ignore[assignment]
+        out_type: TensorType = node.outputs[0].type
         check_runtime_broadcast(node, inputs)
         compute, _ = self.scalar_op.dtype_rule(tuple(v.type.dtype for v in node.inputs))
         args = [a.astype(d, copy=False) for a, d in zip(inputs, compute, strict=True)]
@@ -101,7 +93,7 @@ class Elemwise(Op):
             candidates = [
                 shp[axis]
                 for var, shp in zip(node.inputs, input_shapes, strict=True)
-                if var.type.shape[axis] != 1  # type: ignore[attr-defined]
+                if var.type.shape[axis] != 1
             ]
             out.append(candidates[0] if candidates else constant(1, dtype="int64"))
         return [tuple(out)]
@@ -119,7 +111,7 @@ def check_runtime_broadcast(node: Node, inputs: Sequence[np.ndarray]) -> None:
     for axis in range(ndim):
         sizes = {}
         for position, (var, value) in enumerate(zip(node.inputs, inputs, strict=True)):
-            if var.type.shape[axis] != 1:  # type: ignore[attr-defined]
+            if var.type.shape[axis] != 1:
                 sizes[position] = value.shape[axis]
         if len(set(sizes.values())) > 1:
             detail = ", ".join(

@@ -481,7 +481,7 @@ class IncSubtensor(Op):
         knowns = runtime_knowns(values)
         check_index(self.index, x.shape, knowns)
         target = output_shape(self.index, x.shape, knowns)
-        if not _broadcastable_to(np.shape(y), target):  # type: ignore[arg-type]
+        if not _broadcastable_to(np.shape(y), target):
             raise ValueError(
                 f"cannot {self._verb()} a subtensor of shape {target} with a value of shape "
                 f"{np.shape(y)}: it does not broadcast"

@@ -45,10 +45,6 @@ def _tensor_inputs(op_name: str, inputs: Sequence[Any]) -> tuple[Var, Var]:
     return a, b
 
 
-def _ttype(var: Var) -> TensorType:
-    return var.type  # type: ignore[return-value]
-
-
 def _as_dtype(value: np.ndarray, dtype: str) -> np.ndarray:
     return value.astype(dtype, copy=False)
 
@@ -81,7 +77,7 @@ def _check_static(op_name: str, a: Var, b: Var, contracted: tuple[Any, Any] | No
         return
     ka, kb = contracted
     if ka is not None and kb is not None and ka != kb:
-        at, bt = _ttype(a), _ttype(b)
+        at, bt = a.type, b.type
         raise _alignment_error(op_name, a, b, at.shape, bt.shape, ka, kb, "")
 
 
@@ -92,14 +88,14 @@ class Dot(Op):
 
     def make_node(self, *inputs: Any) -> Node:
         a, b = _tensor_inputs("dot", inputs)
-        at, bt = _ttype(a), _ttype(b)
+        at, bt = a.type, b.type
         shape, contracted = dot_shapes(at.shape, bt.shape)
         _check_static("dot", a, b, contracted)
         return self.make_apply([a, b], [TensorType(product_dtype(at.dtype, bt.dtype), shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         a, b = inputs
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         _, contracted = dot_shapes(a.shape, b.shape)
         if contracted is not None and contracted[0] != contracted[1]:
             first, second = node.inputs
@@ -131,7 +127,7 @@ def _broadcast_symbolic(x: Var, y: Var, static_x: int | None, static_y: int | No
         return y
     if static_y == 1 or static_x is not None:
         return x
-    return switch(eq(x, 1), y, x)  # type: ignore[no-any-return]
+    return switch(eq(x, 1), y, x)
 
 
 def _matmul_core(a_shape: tuple[Any, ...], b_shape: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -155,9 +151,9 @@ class Matmul(Op):
 
     def make_node(self, *inputs: Any) -> Node:
         a, b = _tensor_inputs("matmul", inputs)
-        at, bt = _ttype(a), _ttype(b)
+        at, bt = a.type, b.type
         for name, var in (("first", a), ("second", b)):
-            if _ttype(var).ndim == 0:
+            if var.type.ndim == 0:
                 raise ValueError(
                     f"matmul: the {name} operand {var.describe()} is 0-d; matmul needs "
                     "operands of at least 1 dim (use * to scale by a scalar)"
@@ -180,7 +176,7 @@ class Matmul(Op):
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         a, b = inputs
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         try:
             result = np.matmul(_as_dtype(a, out_dtype), _as_dtype(b, out_dtype))
         except ValueError as exc:
@@ -195,7 +191,7 @@ class Matmul(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         sa, sb = (tuple(s) for s in input_shapes)
-        at, bt = (_ttype(v) for v in node.inputs)
+        at, bt = (v.type for v in node.inputs)
         width = max(len(sa), len(sb)) - 2
         static_a, static_b = _batch_dims(at.shape, width, 1), _batch_dims(bt.shape, width, 1)
         batch = []
@@ -230,7 +226,7 @@ class TensorDot(Op):
         return free_a + free_b
 
     def _check_axes(self, name: str, var: Var, axes: tuple[int, ...]) -> None:
-        ndim = _ttype(var).ndim
+        ndim = var.type.ndim
         if any(axis >= ndim for axis in axes) or len(set(axes)) != len(axes):
             raise ValueError(
                 f"tensordot: axes {axes} of the {name} operand {var.describe()} are out of "
@@ -239,7 +235,7 @@ class TensorDot(Op):
 
     def make_node(self, *inputs: Any) -> Node:
         a, b = _tensor_inputs("tensordot", inputs)
-        at, bt = _ttype(a), _ttype(b)
+        at, bt = a.type, b.type
         self._check_axes("first", a, self.axes_a)
         self._check_axes("second", b, self.axes_b)
         for i, j in zip(self.axes_a, self.axes_b):
@@ -249,7 +245,7 @@ class TensorDot(Op):
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         a, b = inputs
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         for i, j in zip(self.axes_a, self.axes_b):
             if a.shape[i] != b.shape[j]:
                 first, second = node.inputs
@@ -284,9 +280,9 @@ class BatchedDot(Op):
 
     def make_node(self, *inputs: Any) -> Node:
         a, b = _tensor_inputs("batched_dot", inputs)
-        at, bt = _ttype(a), _ttype(b)
+        at, bt = a.type, b.type
         for name, var in (("first", a), ("second", b)):
-            if _ttype(var).ndim == 0:
+            if var.type.ndim == 0:
                 raise TypeError(
                     f"batched_dot: the {name} operand {var.describe()} is 0-d; both need a "
                     "batch axis (axis 0)"
@@ -306,7 +302,7 @@ class BatchedDot(Op):
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         a, b = inputs
         first, second = node.inputs
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         if a.shape[0] != b.shape[0]:
             raise GraphError(
                 f"batched_dot: batch sizes differ at run time: {a.shape} ({first.describe()}) "
@@ -373,7 +369,7 @@ class Diagonal(Op):
         from jitgraph.tensor.basic import as_tensor_variable
 
         (x,) = [as_tensor_variable(v) for v in inputs]
-        xtype = _ttype(x)
+        xtype = x.type
         if xtype.ndim < 2 or max(self.axis1, self.axis2) >= xtype.ndim:
             raise ValueError(
                 f"diagonal: axis1={self.axis1}, axis2={self.axis2} do not fit {x.describe()}, "

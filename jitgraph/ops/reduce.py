@@ -26,14 +26,6 @@ from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import Op
 
-_KIND_NAMES = {
-    "b": "bool",
-    "i": "signed integer",
-    "u": "unsigned integer",
-    "f": "float",
-    "c": "complex",
-}
-
 
 def accumulate_rule(dtype: str) -> str:
     """Theano's sum/prod output dtype: bool and signed ints give int64, unsigned ints
@@ -182,9 +174,9 @@ def _int64_one() -> Var:
 
 
 def _check_kind(what: str, x: Var, accepts: str) -> TensorType:
-    xtype: TensorType = x.type  # type: ignore[assignment]
+    xtype: TensorType = x.type
     if dtypes.kind(xtype.dtype) not in accepts:
-        expected = ", ".join(_KIND_NAMES[k] for k in accepts)
+        expected = ", ".join(dtypes.KIND_NAMES[k] for k in accepts)
         raise TypeError(
             f"{what} does not support {x.describe()} of dtype {xtype.dtype} (expected {expected})"
         )
@@ -242,7 +234,7 @@ class Reduce(Op):
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         (x,) = inputs
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         kwargs: dict[str, Any] = {"axis": self.axis, "keepdims": self.keepdims}
         if self.kind.takes_dtype:
             kwargs["dtype"] = self.accumulator_dtype(x.dtype.name)
@@ -420,7 +412,7 @@ class CumOp(AlongAxis):
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         values, axis = self.lanes(inputs[0])
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         function = np.cumsum if self.kind == "sum" else np.cumprod
         return [np.asarray(function(values, axis=axis, dtype=out_dtype))]
 

@@ -53,7 +53,7 @@ class DimShuffle(Op):
         from jitgraph.tensor.basic import as_tensor_variable
 
         (x,) = [as_tensor_variable(v) for v in inputs]
-        xtype: TensorType = x.type  # type: ignore[assignment]
+        xtype: TensorType = x.type
         if xtype.ndim != self.input_ndim:
             raise TypeError(
                 f"dimshuffle expected a {self.input_ndim}-d input, got {x.describe()} "
@@ -80,7 +80,7 @@ class DimShuffle(Op):
                     "at run time, expected 1"
                 )
         y = x.reshape([n for a, n in enumerate(x.shape) if a not in dropped]) if dropped else x
-        order = [sorted(keep).index(a) for a in keep]  # type: ignore[arg-type]
+        order = [sorted(keep).index(a) for a in keep]
         y = np.transpose(y, order)
         shape = list(y.shape)
         full: list[int] = []
@@ -113,7 +113,7 @@ class Shape(Op):
         from jitgraph.tensor.basic import as_tensor_variable
 
         (x,) = [as_tensor_variable(v) for v in inputs]
-        return self.make_apply([x], [TensorType("int64", (x.type.ndim,))])  # type: ignore[attr-defined]
+        return self.make_apply([x], [TensorType("int64", (x.type.ndim,))])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [np.asarray(inputs[0].shape, dtype="int64")]
@@ -123,7 +123,7 @@ class Shape(Op):
     ) -> list[tuple[Var, ...]]:
         from jitgraph.tensor.basic import constant
 
-        return [(constant(node.inputs[0].type.ndim, dtype="int64"),)]  # type: ignore[attr-defined]
+        return [(constant(node.inputs[0].type.ndim, dtype="int64"),)]
 
 
 # ----------------------------------------------------------------------------- shape scalars
@@ -154,14 +154,14 @@ def as_int_scalar(value: Any, what: str) -> Var:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be an integer, got the bool {value!r}")
     var = as_tensor_variable(value)
-    vtype: TensorType = var.type  # type: ignore[assignment]
+    vtype: TensorType = var.type
     if vtype.ndim != 0 or vtype.dtype not in dtypes.INTEGER:
         raise TypeError(f"{what} must be an integer scalar, got {label(var)} ({vtype.describe()})")
     if vtype.dtype == "int64":
         return var
     if isinstance(var, Const):
         return int64_constant(int(var.data))
-    return Elemwise(SCALAR_OPS["cast_int64"])(var)  # type: ignore[no-any-return]
+    return Elemwise(SCALAR_OPS["cast_int64"])(var)
 
 
 def as_int_vector(value: Any, what: str) -> Var:
@@ -169,14 +169,14 @@ def as_int_vector(value: Any, what: str) -> Var:
     from jitgraph.tensor.basic import as_tensor_variable, constant
 
     var = as_tensor_variable(value)
-    vtype: TensorType = var.type  # type: ignore[assignment]
+    vtype: TensorType = var.type
     if vtype.ndim != 1 or vtype.dtype not in dtypes.INTEGER:
         raise TypeError(f"{what} must be an integer vector, got {label(var)} ({vtype.describe()})")
     if vtype.dtype == "int64":
         return var
     if isinstance(var, Const):
         return constant(var.data.astype("int64"))
-    return Elemwise(SCALAR_OPS["cast_int64"])(var)  # type: ignore[no-any-return]
+    return Elemwise(SCALAR_OPS["cast_int64"])(var)
 
 
 def static_int(var: Var) -> int | None:
@@ -194,9 +194,9 @@ def static_int(var: Var) -> int | None:
         source, position = node.inputs
         axis = static_int(position)
         if source.owner is not None and isinstance(source.owner.op, Shape) and axis is not None:
-            dims = source.owner.inputs[0].type.shape  # type: ignore[attr-defined]
+            dims = source.owner.inputs[0].type.shape
             if -len(dims) <= axis < len(dims):
-                return dims[axis]  # type: ignore[no-any-return]
+                return dims[axis]
     return None
 
 
@@ -204,7 +204,7 @@ def vector_entry(vector: Var, index: int) -> Var:
     """``vector[index]`` for a constant index (folded when the vector is a constant)."""
     if isinstance(vector, Const):
         return int64_constant(int(vector.data[index]))
-    return Subtensor(("i",))(vector, int64_constant(index))  # type: ignore[no-any-return]
+    return Subtensor(("i",))(vector, int64_constant(index))
 
 
 def as_shape_scalars(shape: Any, what: str, length: int | None = None) -> list[Var]:
@@ -223,10 +223,10 @@ def as_shape_scalars(shape: Any, what: str, length: int | None = None) -> list[V
     if isinstance(shape, (list, tuple)):
         return [as_int_scalar(v, f"{what}[{i}]") for i, v in enumerate(shape)]
     var = as_tensor_variable(shape)
-    if var.type.ndim == 0:  # type: ignore[attr-defined]
+    if var.type.ndim == 0:
         return [as_int_scalar(var, what)]
     vector = as_int_vector(var, what)
-    static_length = vector.type.shape[0]  # type: ignore[attr-defined]
+    static_length = vector.type.shape[0]
     if static_length is None and length is None:
         raise ValueError(
             f"{what}: the length of {label(var)} is not known when the graph is built; "
@@ -243,7 +243,7 @@ def as_shape_scalars(shape: Any, what: str, length: int | None = None) -> list[V
 
 def shape_scalars(x: Var) -> list[Var]:
     """The shape of ``x`` as int64 scalars: constants where the static shape knows them."""
-    dims: tuple[int | None, ...] = x.type.shape  # type: ignore[attr-defined]
+    dims: tuple[int | None, ...] = x.type.shape
     shape: Var = Shape()(x)
     return [
         int64_constant(n) if n is not None else vector_entry(shape, i) for i, n in enumerate(dims)
@@ -254,21 +254,21 @@ def multiply(a: Var, b: Var) -> Var:
     """int64 product of two shape scalars (folded when both are static)."""
     if static_int(a) is not None and static_int(b) is not None:
         return int64_constant(static_int(a) * static_int(b))  # type: ignore[operator]
-    return Elemwise(SCALAR_OPS["multiply"])(a, b)  # type: ignore[no-any-return]
+    return Elemwise(SCALAR_OPS["multiply"])(a, b)
 
 
 def add(a: Var, b: Var) -> Var:
     """int64 sum of two shape scalars (folded when both are static)."""
     if static_int(a) is not None and static_int(b) is not None:
         return int64_constant(static_int(a) + static_int(b))  # type: ignore[operator]
-    return Elemwise(SCALAR_OPS["add"])(a, b)  # type: ignore[no-any-return]
+    return Elemwise(SCALAR_OPS["add"])(a, b)
 
 
 def _tensor(value: Any) -> tuple[Var, TensorType]:
     from jitgraph.tensor.basic import as_tensor_variable
 
     var = as_tensor_variable(value)
-    return var, var.type  # type: ignore[return-value]
+    return var, var.type
 
 
 def _check_axis(axis: int, ndim: int, what: str) -> None:
@@ -324,7 +324,7 @@ class Reshape(Op):
                 f"reshape: invalid target shape {tuple('?' if n is None else n for n in requested)}"
                 ": sizes must be >= 0, with at most one -1"
             )
-        old = x.type.shape  # type: ignore[attr-defined]
+        old = x.type.shape
         if None not in old and None not in requested:
             try:
                 return resolve_reshape(old, requested)  # type: ignore[arg-type]
@@ -342,7 +342,7 @@ class Reshape(Op):
         x_shape = input_shapes[0]
         sizes = node.inputs[1:]
         out: list[Var] = []
-        for axis, (declared, size) in enumerate(zip(node.outputs[0].type.shape, sizes)):  # type: ignore[attr-defined]
+        for axis, (declared, size) in enumerate(zip(node.outputs[0].type.shape, sizes)):
             value = static_int(size)
             if declared is not None:
                 out.append(int64_constant(declared))
@@ -512,7 +512,7 @@ class Join(Op):
         if not inputs:
             raise ValueError("join needs at least one tensor")
         tensors = [_tensor(v)[0] for v in inputs]
-        types: list[TensorType] = [v.type for v in tensors]  # type: ignore[misc]
+        types: list[TensorType] = [v.type for v in tensors]
         ndim = types[0].ndim
         for position, (var, vtype) in enumerate(zip(tensors, types)):
             if vtype.ndim != ndim:
@@ -530,7 +530,7 @@ class Join(Op):
         shape: list[int | None] = []
         for axis, sizes in enumerate(zip(*(t.shape for t in types))):
             if axis == self.axis:
-                shape.append(None if None in sizes else sum(sizes))  # type: ignore[arg-type]
+                shape.append(None if None in sizes else sum(sizes))
             else:
                 what = (
                     f"join along axis {self.axis}: the tensors' shapes {[t.shape for t in types]}"
@@ -548,7 +548,7 @@ class Join(Op):
                     f"({label(node.inputs[position])}) has shape {value.shape}, which differs "
                     f"from tensor 0's shape {first} outside axis {self.axis}"
                 )
-        out_dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        out_dtype = node.outputs[0].type.dtype
         arrays = [v.astype(out_dtype, copy=False) for v in inputs]
         return [np.concatenate(arrays, axis=self.axis)]
 
@@ -556,7 +556,7 @@ class Join(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         out: list[Var] = []
-        for axis, declared in enumerate(node.outputs[0].type.shape):  # type: ignore[attr-defined]
+        for axis, declared in enumerate(node.outputs[0].type.shape):
             if declared is not None:
                 out.append(int64_constant(declared))
             elif axis == self.axis:
@@ -590,7 +590,7 @@ class Split(Op):
             raise ValueError(f"split: n_splits must be >= 1, got {self.n_splits}")
         _check_axis(self.axis, xtype.ndim, "split")
         splits = as_int_vector(splits_value, "split: splits_size")
-        length = splits.type.shape[0]  # type: ignore[attr-defined]
+        length = splits.type.shape[0]
         if length is not None and length != self.n_splits:
             raise ValueError(
                 f"split: splits_size has {length} entries but n_splits is {self.n_splits}"
@@ -721,7 +721,7 @@ class Repeat(Op):
         x, repeats = inputs
         if (repeats < 0).any():
             raise ValueError(f"repeat: repeats must be >= 0, got {repeats.tolist()}")
-        static_length = node.inputs[1].type.shape  # type: ignore[attr-defined]
+        static_length = node.inputs[1].type.shape
         if repeats.ndim == 1 and static_length != (1,) and len(repeats) != x.shape[self.axis]:
             raise ValueError(
                 f"repeat: repeats has {len(repeats)} entries but axis {self.axis} of the value "
@@ -733,7 +733,7 @@ class Repeat(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         repeats = node.inputs[1]
-        rtype: TensorType = repeats.type  # type: ignore[assignment]
+        rtype: TensorType = repeats.type
         shape = list(input_shapes[0])
         dim = shape[self.axis]
         if rtype.ndim == 0:

@@ -67,13 +67,13 @@ def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None)
         if ndim is not None and x.type.ndim != ndim:
             if x.type.ndim > ndim and all(b for b in x.type.broadcastable[: x.type.ndim - ndim]):
                 keep = tuple(range(x.type.ndim - ndim, x.type.ndim))
-                return DimShuffle(x.type.ndim, keep)(x)  # type: ignore[no-any-return]
+                return DimShuffle(x.type.ndim, keep)(x)
             raise TypeError(f"expected a {ndim}-d tensor, got {x.describe()} of ndim {x.type.ndim}")
         return x
     if isinstance(x, (list, tuple)) and _contains_variable(x):
         import jitgraph.tensor as T
 
-        return T.stack([as_tensor_variable(v) for v in x])  # type: ignore[no-any-return]
+        return T.stack([as_tensor_variable(v) for v in x])
     return constant(x, name=name, ndim=ndim)
 
 
@@ -89,18 +89,18 @@ def _contains_variable(seq: Sequence[Any]) -> bool:
 # ----------------------------------------------------------------------------- elementwise
 def pad_to_ndim(x: Var, ndim: int) -> Var:
     """Prepend broadcastable axes to reach ``ndim`` (NumPy's left-padding rule)."""
-    have = x.type.ndim  # type: ignore[attr-defined]
+    have = x.type.ndim
     if have == ndim:
         return x
     order: tuple[int | str, ...] = ("x",) * (ndim - have) + tuple(range(have))
-    return DimShuffle(have, order)(x)  # type: ignore[no-any-return]
+    return DimShuffle(have, order)(x)
 
 
 def elemwise(name: str, *args: Any) -> Var:
     """Apply the scalar-table op ``name`` to tensors, broadcasting as NumPy does."""
     ins = [as_tensor_variable(a) for a in args]
-    ndim = max(v.type.ndim for v in ins)  # type: ignore[attr-defined]
-    return Elemwise(SCALAR_OPS[name])(*[pad_to_ndim(v, ndim) for v in ins])  # type: ignore[no-any-return]
+    ndim = max(v.type.ndim for v in ins)
+    return Elemwise(SCALAR_OPS[name])(*[pad_to_ndim(v, ndim) for v in ins])
 
 
 # ----------------------------------------------------------------------------- constructors

@@ -19,14 +19,9 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.config import config
 from jitgraph.ir.graph import Var
-from jitgraph.ir.types import TensorType
 from jitgraph.ops.creation import Alloc, ARange, Eye, Tri
 from jitgraph.ops.shape import DimShuffle, as_int_scalar, as_shape_scalars, shape_scalars
 from jitgraph.tensor.basic import as_tensor_variable, constant
-
-
-def _ttype(x: Var) -> TensorType:
-    return x.type  # type: ignore[return-value]
 
 
 def _dtype(dtype: Any, default: str) -> str:
@@ -37,7 +32,7 @@ def _shape_arguments(shape: Sequence[Any], what: str) -> list[Var]:
     """``*shape`` of alloc: scalars, or a single sequence or vector holding them."""
     if len(shape) == 1 and not np.isscalar(shape[0]):
         single = shape[0]
-        if isinstance(single, (list, tuple, np.ndarray)) or _ttype(as_tensor_variable(single)).ndim:
+        if isinstance(single, (list, tuple, np.ndarray)) or as_tensor_variable(single).type.ndim:
             return as_shape_scalars(single, what)
     return [as_int_scalar(s, f"{what}[{i}]") for i, s in enumerate(shape)]
 
@@ -52,7 +47,7 @@ def alloc(value: Any, *shape: Any) -> Var:
     >>> T.alloc(T.dvector("v"), 4, 3).type
     TensorType(float64, (4, 3))
     """
-    return Alloc()(as_tensor_variable(value), *_shape_arguments(shape, "alloc: shape"))  # type: ignore[no-any-return]
+    return Alloc()(as_tensor_variable(value), *_shape_arguments(shape, "alloc: shape"))
 
 
 def broadcast_to(x: Any, shape: Any) -> Var:
@@ -63,7 +58,7 @@ def broadcast_to(x: Any, shape: Any) -> Var:
     >>> T.broadcast_to(T.drow(), (5, 3)).type
     TensorType(float64, (5, 3))
     """
-    return Alloc()(as_tensor_variable(x), *as_shape_scalars(shape, "broadcast_to: shape"))  # type: ignore[no-any-return]
+    return Alloc()(as_tensor_variable(x), *as_shape_scalars(shape, "broadcast_to: shape"))
 
 
 def fill(model: Any, value: Any) -> Var:
@@ -76,17 +71,17 @@ def fill(model: Any, value: Any) -> Var:
     TensorType(float32, matrix)
     """
     model, value = as_tensor_variable(model), as_tensor_variable(value)
-    ndim = max(_ttype(model).ndim, _ttype(value).ndim)
-    model_dims = [None] * (ndim - _ttype(model).ndim) + shape_scalars(model)
-    value_dims = [None] * (ndim - _ttype(value).ndim) + shape_scalars(value)
-    model_shape = (1,) * (ndim - _ttype(model).ndim) + _ttype(model).shape
+    ndim = max(model.type.ndim, value.type.ndim)
+    model_dims = [None] * (ndim - model.type.ndim) + shape_scalars(model)
+    value_dims = [None] * (ndim - value.type.ndim) + shape_scalars(value)
+    model_shape = (1,) * (ndim - model.type.ndim) + model.type.shape
     # Where the model is broadcastable, the value's size decides (as in Elemwise).
     sizes = [
         value_dims[a] if model_shape[a] == 1 and value_dims[a] is not None else model_dims[a]
         for a in range(ndim)
     ]
     sizes = [s if s is not None else constant(1, dtype="int64") for s in sizes]
-    return Alloc()(value, *sizes)  # type: ignore[no-any-return]
+    return Alloc()(value, *sizes)
 
 
 second = fill
@@ -101,7 +96,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Var:
     TensorType(int64, (2, 2))
     """
     value = _fill_value(fill_value, dtype)
-    return Alloc()(value, *as_shape_scalars(shape, "full: shape"))  # type: ignore[no-any-return]
+    return Alloc()(value, *as_shape_scalars(shape, "full: shape"))
 
 
 def _fill_value(fill_value: Any, dtype: Any) -> Var:
@@ -122,7 +117,7 @@ def zeros(shape: Any, dtype: Any = None) -> Var:
     (3,)
     """
     value = constant(0, dtype=_dtype(dtype, config.floatX))
-    return Alloc()(value, *as_shape_scalars(shape, "zeros: shape"))  # type: ignore[no-any-return]
+    return Alloc()(value, *as_shape_scalars(shape, "zeros: shape"))
 
 
 def ones(shape: Any, dtype: Any = None) -> Var:
@@ -133,7 +128,7 @@ def ones(shape: Any, dtype: Any = None) -> Var:
     TensorType(int8, (2, 3))
     """
     value = constant(1, dtype=_dtype(dtype, config.floatX))
-    return Alloc()(value, *as_shape_scalars(shape, "ones: shape"))  # type: ignore[no-any-return]
+    return Alloc()(value, *as_shape_scalars(shape, "ones: shape"))
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Var:
@@ -144,8 +139,8 @@ def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Var:
     TensorType(float32, matrix)
     """
     x = as_tensor_variable(x)
-    target = _dtype(dtype, _ttype(x).dtype)
-    return Alloc()(_fill_value(fill_value, target), *shape_scalars(x))  # type: ignore[no-any-return]
+    target = _dtype(dtype, x.type.dtype)
+    return Alloc()(_fill_value(fill_value, target), *shape_scalars(x))
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Var:
@@ -174,7 +169,7 @@ def _bound(value: Any, what: str) -> Var:
     if _is_python_number(value):
         value = np.asarray(value)
     var = as_tensor_variable(value)
-    vtype = _ttype(var)
+    vtype = var.type
     if vtype.ndim != 0 or vtype.dtype in dtypes.COMPLEX:
         raise TypeError(
             f"arange: {what} must be a real scalar, got {var.describe()} ({vtype.describe()})"
@@ -217,10 +212,10 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Va
     weak = [_is_python_number(value) for value, _ in given]
     bounds = [_bound(value, what) for value, what in given]
     if dtype is None:
-        out_dtype = arange_dtype([(_ttype(b).dtype, w) for b, w in zip(bounds, weak)])
+        out_dtype = arange_dtype([(b.type.dtype, w) for b, w in zip(bounds, weak)])
     else:
         out_dtype = dtypes.canonical(dtype)
-    return ARange(out_dtype)(*bounds)  # type: ignore[no-any-return]
+    return ARange(out_dtype)(*bounds)
 
 
 def _is_python_number(value: Any) -> bool:
@@ -275,7 +270,7 @@ def eye(n: Any, m: Any = None, k: Any = 0, dtype: Any = None) -> Var:
     TensorType(float64, (3, 3))
     """
     target = _dtype(dtype, config.floatX)
-    return Eye(target)(n, n if m is None else m, k)  # type: ignore[no-any-return]
+    return Eye(target)(n, n if m is None else m, k)
 
 
 def identity_like(x: Any) -> Var:
@@ -286,12 +281,10 @@ def identity_like(x: Any) -> Var:
     TensorType(int32, matrix)
     """
     x = as_tensor_variable(x)
-    if _ttype(x).ndim != 2:
-        raise TypeError(
-            f"identity_like: {x.describe()} must be a matrix, got {_ttype(x).describe()}"
-        )
+    if x.type.ndim != 2:
+        raise TypeError(f"identity_like: {x.describe()} must be a matrix, got {x.type.describe()}")
     rows, columns = shape_scalars(x)
-    return Eye(_ttype(x).dtype)(rows, columns, 0)  # type: ignore[no-any-return]
+    return Eye(x.type.dtype)(rows, columns, 0)
 
 
 def tri(N: Any, M: Any = None, k: Any = 0, dtype: Any = None) -> Var:  # noqa: N803 - NumPy's names
@@ -303,7 +296,7 @@ def tri(N: Any, M: Any = None, k: Any = 0, dtype: Any = None) -> Var:  # noqa: N
     TensorType(float64, (3, 4))
     """
     target = _dtype(dtype, config.floatX)
-    return Tri(target)(N, N if M is None else M, k)  # type: ignore[no-any-return]
+    return Tri(target)(N, N if M is None else M, k)
 
 
 __all__ = [

@@ -24,7 +24,7 @@ from jitgraph.tensor.basic import as_tensor_variable
 
 
 def _ndim(x: Var) -> int:
-    ttype: TensorType = x.type  # type: ignore[assignment]
+    ttype: TensorType = x.type
     return ttype.ndim
 
 
@@ -36,7 +36,7 @@ def dot(a: Any, b: Any) -> Var:
     >>> jitgraph.function([m, v], dot(m, v))(np.eye(2), np.array([1.0, 2.0]))
     array([1., 2.])
     """
-    return Dot()(as_tensor_variable(a), as_tensor_variable(b))  # type: ignore[no-any-return]
+    return Dot()(as_tensor_variable(a), as_tensor_variable(b))
 
 
 def matmul(a: Any, b: Any) -> Var:
@@ -47,7 +47,7 @@ def matmul(a: Any, b: Any) -> Var:
     >>> matmul(T.dtensor3("s"), T.dmatrix("m")).ndim, matmul(T.dvector(), T.dmatrix()).ndim
     (3, 1)
     """
-    return Matmul()(as_tensor_variable(a), as_tensor_variable(b))  # type: ignore[no-any-return]
+    return Matmul()(as_tensor_variable(a), as_tensor_variable(b))
 
 
 def _flat(x: Var) -> Var:
@@ -55,7 +55,7 @@ def _flat(x: Var) -> Var:
         return x
     import jitgraph.tensor as T
 
-    return T.flatten(x)  # type: ignore[attr-defined, no-any-return]
+    return T.flatten(x)
 
 
 def outer(x: Any, y: Any) -> Var:
@@ -112,7 +112,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Var:
     """
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     axes_a, axes_b = _tensordot_axes(axes, _ndim(a), _ndim(b))
-    return TensorDot(axes_a, axes_b)(a, b)  # type: ignore[no-any-return]
+    return TensorDot(axes_a, axes_b)(a, b)
 
 
 def batched_dot(a: Any, b: Any) -> Var:
@@ -125,7 +125,7 @@ def batched_dot(a: Any, b: Any) -> Var:
     >>> batched_dot(T.dmatrix("a"), T.dmatrix("b")).ndim
     1
     """
-    return BatchedDot()(as_tensor_variable(a), as_tensor_variable(b))  # type: ignore[no-any-return]
+    return BatchedDot()(as_tensor_variable(a), as_tensor_variable(b))
 
 
 def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Var:
@@ -145,7 +145,7 @@ def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Var:
     second = normalize_axis(axis2, ndim, "diagonal: axis2")[0]
     if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
         raise TypeError(f"diagonal: offset must be an int, got {offset!r}")
-    return Diagonal(int(offset), first, second)(x)  # type: ignore[no-any-return]
+    return Diagonal(int(offset), first, second)(x)
 
 
 def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Var:

@@ -61,10 +61,6 @@ floor_div = _GENERATED["floor_divide"]
 bitwise_not = _GENERATED["invert"]
 
 
-def _ttype_dtype(x: Var) -> str:
-    return x.type.dtype  # type: ignore[attr-defined, no-any-return]
-
-
 # ----------------------------------------------------------------------------- conversion
 def cast(x: Any, dtype: Any) -> Var:
     """``x`` converted to ``dtype`` (a no-op when it already has it; ``'floatX'`` means
@@ -76,7 +72,7 @@ def cast(x: Any, dtype: Any) -> Var:
     """
     x = as_tensor_variable(x)
     target = config.floatX if dtype == "floatX" else dtypes.canonical(dtype)
-    source = _ttype_dtype(x)
+    source = x.type.dtype
     if source == target:
         return x
     if dtypes.is_complex(source) and not dtypes.is_complex(target):
@@ -181,7 +177,7 @@ def ceil_intdiv(a: Any, b: Any) -> Var:
     """
     quotient = elemwise("floor_divide", a, b)
     remainder_is_nonzero = elemwise("not_equal", elemwise("remainder", a, b), 0)
-    return elemwise("add", quotient, cast(remainder_is_nonzero, _ttype_dtype(quotient)))
+    return elemwise("add", quotient, cast(remainder_is_nonzero, quotient.type.dtype))
 
 
 def divmod(x: Any, y: Any) -> tuple[Var, Var]:  # noqa: A001 - Theano's name
@@ -221,7 +217,7 @@ def isclose(
     array([ True, False, False])
     """
     a, b = as_tensor_variable(a), as_tensor_variable(b)
-    common = dtypes.upcast(_ttype_dtype(a), _ttype_dtype(b))
+    common = dtypes.upcast(a.type.dtype, b.type.dtype)
     # NumPy compares integers in float64 (its result_type(y, 1.0)).
     dtype = common if dtypes.kind(common) in "fc" else "float64"
     a, b = cast(a, dtype), cast(b, dtype)
@@ -251,7 +247,7 @@ def allclose(
     """
     import jitgraph.tensor as T  # reductions import this module: import them lazily
 
-    return T.all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))  # type: ignore[no-any-return]
+    return T.all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 __all__ = sorted(

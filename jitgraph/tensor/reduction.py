@@ -22,7 +22,6 @@ import numpy as np
 
 from jitgraph import dtypes
 from jitgraph.ir.graph import Var
-from jitgraph.ir.types import TensorType
 from jitgraph.ops.reduce import (
     REDUCTIONS,
     Argmax,
@@ -36,24 +35,20 @@ from jitgraph.ops.reduce import (
 )
 from jitgraph.ops.shape import DimShuffle
 from jitgraph.tensor.basic import as_tensor_variable, constant, elemwise
-from jitgraph.tensor.math import cast  # type: ignore[attr-defined]
-
-
-def _ttype(x: Var) -> TensorType:
-    return x.type  # type: ignore[return-value]
+from jitgraph.tensor.math import cast
 
 
 def _reduce(
     kind: str, x: Any, axis: Any, keepdims: bool, dtype: Any = None, acc_dtype: Any = None
 ) -> Var:
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, _ttype(x).ndim)
+    axes = normalize_axis(axis, x.type.ndim)
     reduction = REDUCTIONS[kind]
     out_dtype = None if dtype is None else dtypes.canonical(dtype)
-    if out_dtype == reduction.out_dtype(_ttype(x).dtype) and acc_dtype is None:
+    if out_dtype == reduction.out_dtype(x.type.dtype) and acc_dtype is None:
         out_dtype = None  # the default: one op, so equal graphs stay equal
     accumulator = None if acc_dtype is None else dtypes.canonical(acc_dtype)
-    return Reduce(reduction, axes, bool(keepdims), out_dtype, accumulator)(x)  # type: ignore[no-any-return]
+    return Reduce(reduction, axes, bool(keepdims), out_dtype, accumulator)(x)
 
 
 def sum(  # noqa: A001 - Theano's name
@@ -132,9 +127,9 @@ def any(x: Any, axis: Any = None, keepdims: bool = False) -> Var:  # noqa: A001
 def _count(x: Var, axes: tuple[int, ...]) -> Var:
     """The number of values reduced over ``axes``, an int64 scalar (a constant when the
     static shape knows it)."""
-    static = [_ttype(x).shape[a] for a in axes]
+    static = [x.type.shape[a] for a in axes]
     if builtins.all(n is not None for n in static):
-        return constant(math.prod(static), dtype="int64")  # type: ignore[arg-type]
+        return constant(math.prod(static), dtype="int64")
     from jitgraph.tensor.math import mul  # type: ignore[attr-defined]
 
     shape = x.shape  # type: ignore[attr-defined]
@@ -149,8 +144,8 @@ def _divide(total: Var, count: Var) -> Var:
     (keeping them single precision, as Theano does), else float64."""
     from jitgraph.tensor.math import true_div  # type: ignore[attr-defined]
 
-    single = _ttype(total).dtype in ("float16", "float32", "complex64")
-    return true_div(total, cast(count, "float32" if single else "float64"))  # type: ignore[no-any-return]
+    single = total.type.dtype in ("float16", "float32", "complex64")
+    return true_div(total, cast(count, "float32" if single else "float64"))
 
 
 def mean(
@@ -165,15 +160,15 @@ def mean(
     array([1.5, 4. ])
     """
     x = as_tensor_variable(input)
-    axes = normalize_axis(axis, _ttype(x).ndim)
+    axes = normalize_axis(axis, x.type.ndim)
     sum_dtype = dtype
-    if dtype is None and _ttype(x).dtype == "float16":
+    if dtype is None and x.type.dtype == "float16":
         sum_dtype = "float32"  # float16 sums overflow too easily
     total = sum(x, axes, dtype=sum_dtype, keepdims=keepdims, acc_dtype=acc_dtype)
     out = _divide(total, _count(x, axes))
     if dtype is not None:
         return cast(out, dtype)
-    return cast(out, "float16") if _ttype(x).dtype == "float16" else out
+    return cast(out, "float16") if x.type.dtype == "float16" else out
 
 
 def _check_ddof(ddof: Any) -> int:
@@ -188,7 +183,7 @@ def _check_ddof(ddof: Any) -> int:
 
 
 def _squared_magnitude(x: Var) -> Var:
-    if dtypes.is_complex(_ttype(x).dtype):
+    if dtypes.is_complex(x.type.dtype):
         x = elemwise("absolute", x)
     return elemwise("square", x)
 
@@ -209,7 +204,7 @@ def var(
 
     x = as_tensor_variable(x)
     ddof = _check_ddof(ddof)
-    axes = normalize_axis(axis, _ttype(x).ndim)
+    axes = normalize_axis(axis, x.type.ndim)
     centered = sub(x, mean(x, axes, keepdims=True))
     squares = sum(_squared_magnitude(centered), axes, keepdims=keepdims)
     count = _count(x, axes)
@@ -217,7 +212,7 @@ def var(
     result = _divide(squares, dof)
     if corrected:
         drift = _squared_magnitude(sum(centered, axes, keepdims=keepdims))
-        result = sub(result, true_div(drift, cast(mul(count, dof), _ttype(result).dtype)))
+        result = sub(result, true_div(drift, cast(mul(count, dof), result.type.dtype)))
     return result
 
 
@@ -232,7 +227,7 @@ def _degrees_of_freedom(count: Var, ddof: int) -> Var:
     if isinstance(count, Const):
         return constant(builtins.max(int(count.data) - ddof, 0), dtype="int64")
     dof = sub(count, constant(ddof, dtype="int64"))
-    return switch(gt(dof, 0), dof, constant(0, dtype="int64"))  # type: ignore[no-any-return]
+    return switch(gt(dof, 0), dof, constant(0, dtype="int64"))
 
 
 def std(
@@ -250,7 +245,7 @@ def std(
 
 # ----------------------------------------------------------------------------- argmax
 def _arg_axes(x: Var, axis: Any) -> tuple[int, ...] | None:
-    return None if axis is None else normalize_axis(axis, _ttype(x).ndim)
+    return None if axis is None else normalize_axis(axis, x.type.ndim)
 
 
 def argmax(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
@@ -263,7 +258,7 @@ def argmax(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
     array([1, 0])
     """
     x = as_tensor_variable(x)
-    return Argmax(_arg_axes(x, axis), bool(keepdims))(x)  # type: ignore[no-any-return]
+    return Argmax(_arg_axes(x, axis), bool(keepdims))(x)
 
 
 def argmin(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
@@ -274,7 +269,7 @@ def argmin(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
     TensorType(int64, scalar)
     """
     x = as_tensor_variable(x)
-    return Argmin(_arg_axes(x, axis), bool(keepdims))(x)  # type: ignore[no-any-return]
+    return Argmin(_arg_axes(x, axis), bool(keepdims))(x)
 
 
 def max_and_argmax(a: Any, axis: Any = None, keepdims: bool = False) -> list[Var]:
@@ -290,7 +285,7 @@ def max_and_argmax(a: Any, axis: Any = None, keepdims: bool = False) -> list[Var
 # ----------------------------------------------------------------------------- norms
 def _as_inexact(x: Var) -> Var:
     """Integers and bool as float64 (NumPy's norm does the same)."""
-    return cast(x, "float64") if dtypes.kind(_ttype(x).dtype) in "biu" else x
+    return cast(x, "float64") if dtypes.kind(x.type.dtype) in "biu" else x
 
 
 def norm(x: Any, L: float = 2, axis: Any = None, keepdims: bool = False) -> Var:
@@ -309,7 +304,7 @@ def norm(x: Any, L: float = 2, axis: Any = None, keepdims: bool = False) -> Var:
         raise TypeError(f"norm: L must be a number, got {L!r}")
     x = _as_inexact(as_tensor_variable(x))
     magnitude = elemwise("absolute", x)
-    real_dtype = _ttype(magnitude).dtype
+    real_dtype = magnitude.type.dtype
     if L == 2:
         squares = _squared_magnitude(x)
         return elemwise("sqrt", sum(squares, axis, keepdims=keepdims))
@@ -341,11 +336,11 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
     from jitgraph.tensor.math import add, gt, sub, switch  # type: ignore[attr-defined]
 
     x = as_tensor_variable(x)
-    dtype = dtypes.upgrade_to_float(_ttype(x).dtype)
+    dtype = dtypes.upgrade_to_float(x.type.dtype)
     if dtypes.is_complex(dtype):
         raise TypeError(f"logsumexp: {x.describe()} is complex; expected a real tensor")
     x = cast(x, dtype)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     axes = normalize_axis(axis, ndim)
     peak = max(x, axes, keepdims=True)
     finite = gt(constant(np.inf, dtype=dtype), elemwise("absolute", peak))
@@ -353,7 +348,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Var:
     total = sum(elemwise("exp", sub(x, shift)), axes, keepdims=keepdims)
     if not keepdims:
         shift = DimShuffle(ndim, tuple(a for a in range(ndim) if a not in axes))(shift)
-    return add(elemwise("log", total), shift)  # type: ignore[no-any-return]
+    return add(elemwise("log", total), shift)
 
 
 # ----------------------------------------------------------------------------- along an axis
@@ -367,7 +362,7 @@ def cumsum(x: Any, axis: Any = None) -> Var:
     array([1, 3, 6])
     """
     x = as_tensor_variable(x)
-    return CumOp(normalize_single_axis(axis, _ttype(x).ndim), "sum")(x)  # type: ignore[no-any-return]
+    return CumOp(normalize_single_axis(axis, x.type.ndim), "sum")(x)
 
 
 def cumprod(x: Any, axis: Any = None) -> Var:
@@ -378,13 +373,13 @@ def cumprod(x: Any, axis: Any = None) -> Var:
     1
     """
     x = as_tensor_variable(x)
-    return CumOp(normalize_single_axis(axis, _ttype(x).ndim), "prod")(x)  # type: ignore[no-any-return]
+    return CumOp(normalize_single_axis(axis, x.type.ndim), "prod")(x)
 
 
 def _sort_axis(what: str, x: Var, axis: Any, order: Any) -> int | None:
     if order is not None:
         raise NotImplementedError(f"{what}: order= (structured arrays) is not supported")
-    return normalize_single_axis(axis, _ttype(x).ndim)
+    return normalize_single_axis(axis, x.type.ndim)
 
 
 def sort(a: Any, axis: Any = -1, kind: str = "quicksort", order: Any = None) -> Var:
@@ -396,7 +391,7 @@ def sort(a: Any, axis: Any = -1, kind: str = "quicksort", order: Any = None) -> 
     array([ 1.,  3., nan])
     """
     a = as_tensor_variable(a)
-    return Sort(_sort_axis("sort", a, axis, order), kind)(a)  # type: ignore[no-any-return]
+    return Sort(_sort_axis("sort", a, axis, order), kind)(a)
 
 
 def argsort(a: Any, axis: Any = -1, kind: str = "quicksort", order: Any = None) -> Var:
@@ -409,7 +404,7 @@ def argsort(a: Any, axis: Any = -1, kind: str = "quicksort", order: Any = None) 
     array([1, 2, 0])
     """
     a = as_tensor_variable(a)
-    return Argsort(_sort_axis("argsort", a, axis, order), kind)(a)  # type: ignore[no-any-return]
+    return Argsort(_sort_axis("argsort", a, axis, order), kind)(a)
 
 
 __all__ = [

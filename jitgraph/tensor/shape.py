@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from jitgraph.ir.graph import Const, Var
-from jitgraph.ir.types import TensorType
 from jitgraph.ops.reduce import REDUCTIONS, Reduce
 from jitgraph.ops.shape import (
     DimShuffle,
@@ -42,10 +41,6 @@ from jitgraph.ops.shape import (
 from jitgraph.tensor import creation as _creation
 from jitgraph.tensor.basic import as_tensor_variable
 from jitgraph.tensor.creation import *  # noqa: F403 - re-exported: jitgraph.tensor star-imports us
-
-
-def _ttype(x: Var) -> TensorType:
-    return x.type  # type: ignore[return-value]
 
 
 def _axis(axis: Any, ndim: int, what: str) -> int:
@@ -77,7 +72,7 @@ def shape(x: Any) -> Var:
     >>> T.shape(T.dmatrix()).type.shape
     (2,)
     """
-    return Shape()(as_tensor_variable(x))  # type: ignore[no-any-return]
+    return Shape()(as_tensor_variable(x))
 
 
 def shape_i(x: Any, i: int) -> Var:
@@ -88,7 +83,7 @@ def shape_i(x: Any, i: int) -> Var:
     array(3)
     """
     x = as_tensor_variable(x)
-    return shape_scalars(x)[_axis(i, _ttype(x).ndim, "shape_i")]
+    return shape_scalars(x)[_axis(i, x.type.ndim, "shape_i")]
 
 
 def size(x: Any) -> Var:
@@ -99,10 +94,10 @@ def size(x: Any) -> Var:
     TensorType(int64, scalar)
     """
     x = as_tensor_variable(x)
-    dims = _ttype(x).shape
+    dims = x.type.shape
     if None not in dims:
-        return int64_constant(math.prod(dims))  # type: ignore[arg-type]
-    return Reduce(REDUCTIONS["prod"], (0,))(shape(x))  # type: ignore[no-any-return]
+        return int64_constant(math.prod(dims))
+    return Reduce(REDUCTIONS["prod"], (0,))(shape(x))
 
 
 # ----------------------------------------------------------------------------- reshape family
@@ -119,7 +114,7 @@ def reshape(x: Any, newshape: Any, ndim: int | None = None) -> Var:
     sizes = as_shape_scalars(newshape, "reshape: newshape", ndim)
     if ndim is not None and len(sizes) != ndim:
         raise ValueError(f"reshape: newshape has {len(sizes)} entries but ndim={ndim}")
-    return Reshape(len(sizes))(x, *sizes)  # type: ignore[no-any-return]
+    return Reshape(len(sizes))(x, *sizes)
 
 
 def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Var:
@@ -132,7 +127,7 @@ def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Var:
     """
     x = as_tensor_variable(x)
     ndim = ndim if outdim is None else outdim
-    have = _ttype(x).ndim
+    have = x.type.ndim
     if (
         isinstance(ndim, bool)
         or not isinstance(ndim, (int, np.integer))
@@ -143,7 +138,7 @@ def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Var:
     last = int64_constant(1)
     for size_var in dims[ndim - 1 :]:
         last = multiply(last, size_var)
-    return Reshape(ndim)(x, *dims[: ndim - 1], last)  # type: ignore[no-any-return]
+    return Reshape(ndim)(x, *dims[: ndim - 1], last)
 
 
 def dimshuffle(x: Any, *pattern: Any) -> Var:
@@ -151,17 +146,17 @@ def dimshuffle(x: Any, *pattern: Any) -> Var:
     x = as_tensor_variable(x)
     if len(pattern) == 1 and isinstance(pattern[0], (tuple, list)):
         pattern = tuple(pattern[0])
-    return DimShuffle(x.type.ndim, tuple(pattern))(x)  # type: ignore[attr-defined, no-any-return]
+    return DimShuffle(x.type.ndim, tuple(pattern))(x)
 
 
 def transpose(x: Any, axes: Any = None) -> Var:
     """Permute the axes (reverse them when ``axes`` is None)."""
     x = as_tensor_variable(x)
-    ndim = x.type.ndim  # type: ignore[attr-defined]
+    ndim = x.type.ndim
     order = tuple(reversed(range(ndim))) if axes is None else tuple(int(a) % ndim for a in axes)
     if sorted(order) != list(range(ndim)):
         raise ValueError(f"transpose axes {axes!r} are not a permutation of {ndim} axes")
-    return DimShuffle(ndim, order)(x)  # type: ignore[no-any-return]
+    return DimShuffle(ndim, order)(x)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Var:
@@ -172,11 +167,11 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Var:
     TensorType(float64, (4, 3, 2))
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     a, b = _axis(axis1, ndim, "swapaxes"), _axis(axis2, ndim, "swapaxes")
     order: list[int | str] = list(range(ndim))
     order[a], order[b] = b, a
-    return DimShuffle(ndim, tuple(order))(x)  # type: ignore[no-any-return]
+    return DimShuffle(ndim, tuple(order))(x)
 
 
 def squeeze(x: Any, axis: Any = None) -> Var:
@@ -188,7 +183,7 @@ def squeeze(x: Any, axis: Any = None) -> Var:
     (3,)
     """
     x = as_tensor_variable(x)
-    xshape = _ttype(x).shape
+    xshape = x.type.shape
     if axis is None:
         axes = tuple(a for a, n in enumerate(xshape) if n == 1)
     else:
@@ -203,7 +198,7 @@ def squeeze(x: Any, axis: Any = None) -> Var:
     if unknown:
         x = addbroadcast(x, *unknown)
     keep = tuple(a for a in range(len(xshape)) if a not in axes)
-    return DimShuffle(len(xshape), keep)(x)  # type: ignore[no-any-return]
+    return DimShuffle(len(xshape), keep)(x)
 
 
 def expand_dims(x: Any, axis: Any) -> Var:
@@ -214,12 +209,12 @@ def expand_dims(x: Any, axis: Any) -> Var:
     TensorType(float64, (1, ?, 1))
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     count = len(axis) if isinstance(axis, (tuple, list)) else 1
     axes = _axes(axis, ndim + count, "expand_dims")
     source = iter(range(ndim))
     order = tuple("x" if a in axes else next(source) for a in range(ndim + count))
-    return DimShuffle(ndim, order)(x)  # type: ignore[no-any-return]
+    return DimShuffle(ndim, order)(x)
 
 
 def shape_padleft(x: Any, n_ones: int = 1) -> Var:
@@ -230,8 +225,8 @@ def shape_padleft(x: Any, n_ones: int = 1) -> Var:
     TensorType(float64, (1, 1, ?))
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
-    return DimShuffle(ndim, ("x",) * n_ones + tuple(range(ndim)))(x)  # type: ignore[no-any-return]
+    ndim = x.type.ndim
+    return DimShuffle(ndim, ("x",) * n_ones + tuple(range(ndim)))(x)
 
 
 def shape_padright(x: Any, n_ones: int = 1) -> Var:
@@ -242,8 +237,8 @@ def shape_padright(x: Any, n_ones: int = 1) -> Var:
     TensorType(float64, col)
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
-    return DimShuffle(ndim, tuple(range(ndim)) + ("x",) * n_ones)(x)  # type: ignore[no-any-return]
+    ndim = x.type.ndim
+    return DimShuffle(ndim, tuple(range(ndim)) + ("x",) * n_ones)(x)
 
 
 def shape_padaxis(x: Any, axis: int) -> Var:
@@ -279,7 +274,7 @@ def unbroadcast(x: Any, *axes: int) -> Var:
 
 def _pattern(x: Any, axes: Sequence[int], flag: bool) -> list[bool]:
     x = as_tensor_variable(x)
-    pattern = list(_ttype(x).broadcastable)
+    pattern = list(x.type.broadcastable)
     for a in _axes(list(axes), len(pattern), "addbroadcast" if flag else "unbroadcast"):
         pattern[a] = flag
     return pattern
@@ -293,14 +288,14 @@ def patternbroadcast(x: Any, broadcastable: Sequence[bool]) -> Var:
     TensorType(float64, col)
     """
     x = as_tensor_variable(x)
-    have = _ttype(x).broadcastable
+    have = x.type.broadcastable
     if len(broadcastable) != len(have):
         raise ValueError(
             f"patternbroadcast: {x.describe()} is {len(have)}-d but the pattern "
             f"{tuple(broadcastable)} has {len(broadcastable)} entries"
         )
     changes = tuple((a, bool(b)) for a, b in enumerate(broadcastable) if bool(b) != have[a])
-    return Rebroadcast(changes)(x) if changes else x  # type: ignore[no-any-return]
+    return Rebroadcast(changes)(x) if changes else x
 
 
 def specify_shape(x: Any, shape: Any) -> Var:
@@ -312,7 +307,7 @@ def specify_shape(x: Any, shape: Any) -> Var:
     TensorType(float64, (2, ?))
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     if isinstance(shape, (list, tuple)):
         axes = tuple(a for a, s in enumerate(shape) if s is not None)
         sizes = as_shape_scalars([s for s in shape if s is not None], "specify_shape: shape")
@@ -324,7 +319,7 @@ def specify_shape(x: Any, shape: Any) -> Var:
         raise ValueError(
             f"specify_shape: {x.describe()} is {ndim}-d but the shape has {count} entries"
         )
-    return SpecifyShape(axes)(x, *sizes) if axes else x  # type: ignore[no-any-return]
+    return SpecifyShape(axes)(x, *sizes) if axes else x
 
 
 def tensor_copy(x: Any, name: str | None = None) -> Var:
@@ -337,7 +332,7 @@ def tensor_copy(x: Any, name: str | None = None) -> Var:
     out = TensorCopy()(as_tensor_variable(x))
     if name is not None:
         out.name = name
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 # ----------------------------------------------------------------------------- joining
@@ -352,11 +347,11 @@ def join(axis: Any, *tensors: Any) -> Var:
     if not tensors:
         raise ValueError("join needs at least one tensor")
     ins = [as_tensor_variable(t) for t in tensors]
-    ndim = _ttype(ins[0]).ndim
+    ndim = ins[0].type.ndim
     if ndim == 0:
         raise TypeError("join: 0-d tensors cannot be joined along an axis (use stack)")
     op = Join(_axis(axis, ndim, "join"))
-    return ins[0] if len(ins) == 1 else op(*ins)  # type: ignore[no-any-return]
+    return ins[0] if len(ins) == 1 else op(*ins)
 
 
 def concatenate(tensor_list: Sequence[Any], axis: int = 0) -> Var:
@@ -390,16 +385,16 @@ def stack(*tensors: Any, axis: int = 0) -> Var:
     if not items:
         raise ValueError("stack needs at least one tensor")
     ins = [as_tensor_variable(t) for t in items]
-    ndim = _ttype(ins[0]).ndim
+    ndim = ins[0].type.ndim
     for position, var in enumerate(ins):
-        if _ttype(var).ndim != ndim:
+        if var.type.ndim != ndim:
             raise TypeError(
                 f"stack: all tensors must have the same ndim; tensor 0 is {ndim}-d but tensor "
-                f"{position} ({var.describe()}) is {_ttype(var).ndim}-d"
+                f"{position} ({var.describe()}) is {var.type.ndim}-d"
             )
     new_axis = _axis(axis, ndim + 1, "stack")
     padded = [expand_dims(var, new_axis) for var in ins]
-    return Join(new_axis)(*padded)  # type: ignore[no-any-return]
+    return Join(new_axis)(*padded)
 
 
 def stacklists(arg: Any) -> Any:
@@ -424,7 +419,7 @@ def split(x: Any, splits_size: Any, n_splits: int, axis: int = 0) -> list[Var]:
     [(2,), (3,)]
     """
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     if ndim == 0:
         raise TypeError(f"split: {x.describe()} is 0-d; it has no axis to split")
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)):
@@ -444,18 +439,18 @@ def tile(x: Any, reps: Any, ndim: int | None = None) -> Var:
     TensorType(float64, (4, 3))
     """
     x = as_tensor_variable(x)
-    have = _ttype(x).ndim
+    have = x.type.ndim
     if ndim is not None and ndim < have:
         raise ValueError(f"tile: ndim={ndim} is less than the ndim of {x.describe()} ({have})")
     counts = as_shape_scalars(reps, "tile: reps", ndim if _is_vector(reps) else None)
     out_ndim = max(have, len(counts), ndim or 0)
     counts = [int64_constant(1)] * (out_ndim - len(counts)) + counts
     x = DimShuffle(have, ("x",) * (out_ndim - have) + tuple(range(have)))(x)
-    return Tile()(x, *counts)  # type: ignore[no-any-return]
+    return Tile()(x, *counts)
 
 
 def _is_vector(value: Any) -> bool:
-    return isinstance(value, Var) and _ttype(value).ndim == 1
+    return isinstance(value, Var) and value.type.ndim == 1
 
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> Var:
@@ -469,9 +464,9 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Var:
     x = as_tensor_variable(x)
     if axis is None:
         x, axis = flatten(x, 1), 0
-    if _ttype(x).ndim == 0:
+    if x.type.ndim == 0:
         raise TypeError(f"repeat: {x.describe()} is 0-d; give axis=None")
-    return Repeat(_axis(axis, _ttype(x).ndim, "repeat"))(x, repeats)  # type: ignore[no-any-return]
+    return Repeat(_axis(axis, x.type.ndim, "repeat"))(x, repeats)
 
 
 def roll(x: Any, shift: Any, axis: Any = None) -> Var:
@@ -492,8 +487,8 @@ def roll(x: Any, shift: Any, axis: Any = None) -> Var:
             x = roll(x, one_shift, one_axis)
         return x
     if axis is not None:
-        axis = _axis(axis, _ttype(x).ndim, "roll")
-    return Roll(axis)(x, shift)  # type: ignore[no-any-return]
+        axis = _axis(axis, x.type.ndim, "roll")
+    return Roll(axis)(x, shift)
 
 
 def flip(x: Any, axis: Any = None) -> Var:
@@ -506,7 +501,7 @@ def flip(x: Any, axis: Any = None) -> Var:
     from jitgraph.tensor.subtensor import getitem
 
     x = as_tensor_variable(x)
-    ndim = _ttype(x).ndim
+    ndim = x.type.ndim
     axes = tuple(range(ndim)) if axis is None else _axes(axis, ndim, "flip")
     if not axes:
         return x

@@ -44,7 +44,7 @@ def getitem(x: Any, key: Any) -> Var:
     x = as_tensor_variable(x)
     pattern, inputs = split_index(key, x)
     op = AdvancedSubtensor(pattern) if is_advanced(pattern) else Subtensor(pattern)
-    return op(x, *inputs)  # type: ignore[no-any-return]
+    return op(x, *inputs)
 
 
 def inc_subtensor(
@@ -79,7 +79,7 @@ def inc_subtensor(
     value = _increment_value(y, base)
     pattern = node.op.index
     op_class = AdvancedIncSubtensor if is_advanced(pattern) else IncSubtensor
-    return op_class(pattern, set_instead_of_inc)(base, value, *index_inputs)  # type: ignore[no-any-return]
+    return op_class(pattern, set_instead_of_inc)(base, value, *index_inputs)
 
 
 def set_subtensor(
@@ -175,7 +175,7 @@ def flatnonzero(a: Any) -> Var:
     >>> T.flatnonzero(T.dmatrix("m")).type
     TensorType(int64, vector)
     """
-    return Nonzero(flat=True)(as_tensor_variable(a))  # type: ignore[no-any-return]
+    return Nonzero(flat=True)(as_tensor_variable(a))
 
 
 def nonzero_values(a: Any) -> Var:

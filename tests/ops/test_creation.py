@@ -3,7 +3,6 @@ alloc, broadcast_to, fill, zeros/ones(_like), full(_like), arange, eye, tri, mgr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import hypothesis.strategies as st
@@ -17,6 +16,7 @@ from jitgraph import dtypes
 from jitgraph.config import config
 from jitgraph.ir.graph import Var
 from jitgraph.ops.creation import Alloc, ARange, arange_length
+from jitgraph.testing import assert_infer_shape as check_infer_shape
 
 ALL_DTYPES = [d for d in dtypes.ALL if d != "float16"]
 
@@ -30,19 +30,6 @@ def assert_same(got: np.ndarray, want: Any) -> None:
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
     assert got.shape == want.shape, (got.shape, want.shape)
     np.testing.assert_array_equal(got, want)
-
-
-def check_infer_shape(out: Var, inputs: list[Var], values: Sequence[Any]) -> None:
-    """infer_shape, evaluated, equals the computed output's shape; the static shape agrees."""
-    node = out.owner
-    assert node is not None
-    input_shapes = [tuple(T.shape(v)[i] for i in range(v.type.ndim)) for v in node.inputs]
-    inferred = node.op.infer_shape(node, input_shapes)[out.index]
-    f = jitgraph.function(inputs, [out, *inferred], on_unused_input="ignore")
-    result, *dims = f(*values)
-    assert tuple(int(d) for d in dims) == result.shape
-    for declared, actual in zip(out.type.shape, result.shape):
-        assert declared is None or declared == actual
 
 
 # ----------------------------------------------------------------------------- alloc

@@ -14,6 +14,7 @@ import jitgraph
 import jitgraph.tensor as T
 from jitgraph.ir.graph import Graph, Var
 from jitgraph.ops.indexing import AdvancedSubtensor, IncSubtensor, Subtensor
+from jitgraph.testing import inferred_shape
 
 DTYPES = ["bool", "int8", "uint64", "float32", "complex128"]
 INDEX_DTYPES = ["int8", "int32", "int64", "uint8", "uint64"]
@@ -71,18 +72,6 @@ def symbolic_key(
         else:
             result.append(convert(item))
     return tuple(result), inputs, values
-
-
-def evaluate_shape(out: Var, inputs: list[Var], values: list[Any]) -> tuple[int, ...]:
-    """Run the op's infer_shape graph and return the shape it computes."""
-    node = out.owner
-    assert node is not None
-    input_shapes = [tuple(v.shape[k] for k in range(v.type.ndim)) for v in node.inputs]
-    (shape,) = node.op.infer_shape(node, input_shapes)
-    if not shape:
-        return ()
-    f = jitgraph.function(inputs, list(shape), on_unused_input="ignore")
-    return tuple(int(s) for s in f(*values))
 
 
 def check_static_shape(out: Var, actual: tuple[int, ...]) -> None:
@@ -181,7 +170,7 @@ def check_getitem(
     assert result.dtype == expected.dtype
     np.testing.assert_array_equal(result, expected)
     check_static_shape(out, expected.shape)
-    assert evaluate_shape(out, inputs, values) == expected.shape
+    assert inferred_shape(out, inputs, values) == expected.shape
     np.testing.assert_array_equal(values[0], data)
 
 
@@ -270,7 +259,7 @@ def test_mask_from_the_graph() -> None:
     out = x[x > 0]
     assert out.type.shape == (None,)
     np.testing.assert_array_equal(jitgraph.function([x], out)(data), data[data > 0])
-    assert evaluate_shape(out, [x], [data]) == (3,)
+    assert inferred_shape(out, [x], [data]) == (3,)
     row_mask = T.bvector("m") > 0
     out = x[row_mask, 1:]
     assert jitgraph.function([x, row_mask.owner.inputs[0]], out)(data, [1, 0]).tolist() == [
@@ -338,7 +327,7 @@ def test_set_and_inc_subtensor_match_numpy(
     result = jitgraph.function([*inputs, yvar], out)(*values, y)
     np.testing.assert_array_equal(result, expected)
     np.testing.assert_array_equal(data, original)  # the input is never modified
-    assert evaluate_shape(out, [*inputs, yvar], [*values, y]) == data.shape
+    assert inferred_shape(out, [*inputs, yvar], [*values, y]) == data.shape
 
 
 def test_inc_subtensor_accumulates_repeated_indices() -> None:
@@ -504,7 +493,7 @@ def test_nonzero_family_matches_numpy(
     for out, r, e in zip(outs, results, expected, strict=True):
         assert r.dtype == e.dtype or (r.dtype == "int64" and e.dtype.kind == "i")
         np.testing.assert_array_equal(r, e)
-        assert evaluate_shape(out, [a], [data]) == e.shape
+        assert inferred_shape(out, [a], [data]) == e.shape
 
 
 def test_nonzero_of_a_scalar_is_an_error() -> None:

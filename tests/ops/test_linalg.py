@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import jitgraph
 import jitgraph.tensor as T
-from jitgraph.ir.graph import Const, Var
+from jitgraph.ir.graph import Var
 from jitgraph.ops.linalg import Diagonal, TensorDot, product_dtype
+from jitgraph.testing import assert_infer_shape
 
 DTYPES = [
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint32", "uint64",
@@ -51,15 +52,7 @@ def assert_matches(got: np.ndarray, expected: Any) -> None:
 
 
 def check_infer_shape(var: Var, inputs: Sequence[Var], *values: np.ndarray) -> None:
-    """``op.infer_shape`` of ``var``'s node, evaluated, equals the computed shape."""
-    node = var.owner
-    assert node is not None
-    input_shapes = [tuple(v.shape[i] for i in range(v.ndim)) for v in node.inputs]
-    dims = node.op.infer_shape(node, input_shapes)[var.index]
-    symbolic_dims = [d for d in dims if not isinstance(d, Const)]
-    computed = iter(run(inputs, symbolic_dims, *values) if symbolic_dims else [])
-    inferred = tuple(int(d.data) if isinstance(d, Const) else int(next(computed)) for d in dims)
-    assert inferred == run(inputs, var, *values).shape
+    assert_infer_shape(var, inputs, values)
 
 
 def small_values(dtype: str) -> st.SearchStrategy[Any]:

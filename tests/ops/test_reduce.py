@@ -27,9 +27,10 @@ from hypothesis import strategies as st
 
 import jitgraph
 import jitgraph.tensor as T
-from jitgraph.ir.graph import Const, Var
+from jitgraph.ir.graph import Var
 from jitgraph.ops.reduce import REDUCTIONS, Argmax, CumOp, Reduce, Sort, accumulate_rule
 from jitgraph.ops.scalar import SCALAR_OPS
+from jitgraph.testing import assert_infer_shape
 
 ALL_DTYPES = [
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -69,22 +70,8 @@ def assert_matches(got: np.ndarray, expected: Any, exact: bool = False) -> None:
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol, equal_nan=True)
 
 
-def shape_values(var: Var, inputs: Sequence[Var], values: Sequence[np.ndarray]) -> tuple:
-    """The output shape ``op.infer_shape`` gives for ``var``, evaluated on ``values``."""
-    node = var.owner
-    assert node is not None
-    input_shapes = [tuple(v.shape[i] for i in range(v.ndim)) for v in node.inputs]
-    dims = node.op.infer_shape(node, input_shapes)[var.index]
-    symbolic_dims = [d for d in dims if not isinstance(d, Const)]
-    computed = iter(
-        run(inputs, symbolic_dims, *values) if symbolic_dims else []  # type: ignore[arg-type]
-    )
-    return tuple(int(d.data) if isinstance(d, Const) else int(next(computed)) for d in dims)
-
-
 def check_infer_shape(var: Var, inputs: Sequence[Var], *values: np.ndarray) -> None:
-    actual = run(inputs, var, *values).shape
-    assert shape_values(var, inputs, values) == actual
+    assert_infer_shape(var, inputs, values)
 
 
 def view_of(value: np.ndarray, how: str) -> np.ndarray:

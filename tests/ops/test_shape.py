@@ -16,6 +16,7 @@ import jitgraph.tensor as T
 from jitgraph import dtypes
 from jitgraph.ir.graph import Var
 from jitgraph.ops.shape import Join, Reshape, SpecifyShape, resolve_reshape, static_int
+from jitgraph.testing import assert_infer_shape as check_infer_shape
 
 ALL_DTYPES = [d for d in dtypes.ALL if d != "float16"]
 RNG = np.random.default_rng(0)
@@ -54,20 +55,6 @@ def assert_same(got: np.ndarray, want: np.ndarray) -> None:
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
     assert got.shape == want.shape, (got.shape, want.shape)
     np.testing.assert_array_equal(got, want)
-
-
-def check_infer_shape(out: Var, inputs: list[Var], values: Sequence[Any]) -> None:
-    """The op's symbolic infer_shape, evaluated, equals the shape of the computed output;
-    the static shape agrees with it too."""
-    node = out.owner
-    assert node is not None
-    input_shapes = [tuple(T.shape(v)[i] for i in range(v.type.ndim)) for v in node.inputs]
-    inferred = node.op.infer_shape(node, input_shapes)[out.index]
-    f = jitgraph.function(inputs, [out, *inferred], on_unused_input="ignore")
-    result, *dims = f(*values)
-    assert tuple(int(d) for d in dims) == result.shape
-    for declared, actual in zip(out.type.shape, result.shape):
-        assert declared is None or declared == actual
 
 
 # ----------------------------------------------------------------------------- reshape

@@ -46,7 +46,7 @@ def as_float_tensor(x: Any, what: str) -> Var:
     """``x`` as a tensor of its float dtype (integers upgraded as Theano does: int8 ->
     float32, int32 -> float64); complex is refused."""
     x = as_tensor_variable(x)
-    dtype = x.type.dtype  # type: ignore[attr-defined]
+    dtype = x.type.dtype
     if dtypes.is_complex(dtype):
         raise TypeError(f"{what}: {x.describe()} is {dtype}; expected a real tensor")
     return cast(x, dtypes.upgrade_to_float(dtype))
@@ -54,7 +54,7 @@ def as_float_tensor(x: Any, what: str) -> Var:
 
 def scalar_like(value: float, x: Var) -> Const:
     """A 0-d constant of ``x``'s dtype (a Python float would be float64 and upcast)."""
-    return constant(value, dtype=x.type.dtype)  # type: ignore[attr-defined]
+    return constant(value, dtype=x.type.dtype)
 
 
 def ultra_fast_sigmoid(x: Any) -> Var:
@@ -115,7 +115,7 @@ def relu(x: Any, alpha: Any = 0) -> Var:
     """
     x = as_tensor_variable(x)
     if not isinstance(alpha, Var) and alpha == 0:
-        return maximum(x, constant(0, dtype=x.type.dtype))  # type: ignore[attr-defined]
+        return maximum(x, constant(0, dtype=x.type.dtype))
     x = as_float_tensor(x, "relu")
     if isinstance(alpha, Var):
         # Theano's form: exact for symbolic alpha without a switch on the sign.
@@ -159,7 +159,7 @@ def softmax(x: Any, axis: int | None = -1) -> Var:
     x = as_float_tensor(x, "softmax")
     shifted = sub(x, T.max(x, axis=axis, keepdims=True))
     numerator = exp(shifted)
-    return true_div(numerator, T.sum(numerator, axis=axis, keepdims=True))  # type: ignore[no-any-return]
+    return true_div(numerator, T.sum(numerator, axis=axis, keepdims=True))
 
 
 def log_softmax(x: Any, axis: int | None = -1) -> Var:
@@ -173,7 +173,7 @@ def log_softmax(x: Any, axis: int | None = -1) -> Var:
 
     x = as_float_tensor(x, "log_softmax")
     shifted = sub(x, T.max(x, axis=axis, keepdims=True))
-    return sub(shifted, log(T.sum(exp(shifted), axis=axis, keepdims=True)))  # type: ignore[no-any-return]
+    return sub(shifted, log(T.sum(exp(shifted), axis=axis, keepdims=True)))
 
 
 def softmax_with_bias(x: Any, b: Any) -> Var:

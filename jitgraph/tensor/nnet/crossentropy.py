@@ -39,7 +39,7 @@ def binary_crossentropy(output: Any, target: Any) -> Var:
     target = as_tensor_variable(target)
     hit = mul(target, log(output))
     miss = mul(sub(1.0, target), log(sub(1.0, output)))
-    return neg(add(hit, miss))  # type: ignore[no-any-return]
+    return neg(add(hit, miss))
 
 
 def sigmoid_binary_crossentropy(output: Any, target: Any) -> Var:
@@ -52,8 +52,8 @@ def sigmoid_binary_crossentropy(output: Any, target: Any) -> Var:
     """
     output = as_float_tensor(output, "sigmoid_binary_crossentropy")
     target = as_tensor_variable(target)
-    positive = cast(gt(output, 0), output.type.dtype)  # type: ignore[attr-defined]
-    return add(softplus(neg(abs_(output))), mul(output, sub(positive, target)))  # type: ignore[no-any-return]
+    positive = cast(gt(output, 0), output.type.dtype)
+    return add(softplus(neg(abs_(output))), mul(output, sub(positive, target)))
 
 
 def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> Var:
@@ -71,10 +71,10 @@ def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> Var:
 
     coding_dist = as_tensor_variable(coding_dist)
     true_dist = as_tensor_variable(true_dist)
-    coding_ndim = coding_dist.type.ndim  # type: ignore[attr-defined]
-    true_ndim = true_dist.type.ndim  # type: ignore[attr-defined]
+    coding_ndim = coding_dist.type.ndim
+    true_ndim = true_dist.type.ndim
     if true_ndim == coding_ndim:
-        return neg(T.sum(mul(true_dist, log(coding_dist)), axis=coding_ndim - 1))  # type: ignore[no-any-return]
+        return neg(T.sum(mul(true_dist, log(coding_dist)), axis=coding_ndim - 1))
     if true_ndim == coding_ndim - 1:
         return crossentropy_categorical_1hot(coding_dist, true_dist)
     raise TypeError(
@@ -96,7 +96,7 @@ def crossentropy_categorical_1hot(coding_dist: Any, true_idx: Any) -> Var:
     coding_dist = as_tensor_variable(coding_dist)
     true_idx = as_tensor_variable(true_idx)
     _check_one_hot_args("crossentropy_categorical_1hot", coding_dist, true_idx)
-    return neg(log(_pick_per_row(coding_dist, true_idx)))  # type: ignore[no-any-return]
+    return neg(log(_pick_per_row(coding_dist, true_idx)))
 
 
 def crossentropy_softmax_1hot(x: Any, y_idx: Any) -> tuple[Var, Var]:
@@ -115,16 +115,16 @@ def crossentropy_softmax_1hot(x: Any, y_idx: Any) -> tuple[Var, Var]:
 
 
 def _check_one_hot_args(what: str, matrix: Var, indices: Var) -> None:
-    if matrix.type.ndim != 2:  # type: ignore[attr-defined]
+    if matrix.type.ndim != 2:
         raise TypeError(
             f"{what}: the distributions must be a matrix (one row per example), got "
-            f"{matrix.describe()} of ndim {matrix.type.ndim}"  # type: ignore[attr-defined]
+            f"{matrix.describe()} of ndim {matrix.type.ndim}"
         )
     index_type = indices.type
-    if index_type.ndim != 1 or dtypes.kind(index_type.dtype) not in "iu":  # type: ignore[attr-defined]
+    if index_type.ndim != 1 or dtypes.kind(index_type.dtype) not in "iu":
         raise TypeError(
             f"{what}: the class indices must be an integer vector, got {indices.describe()} "
-            f"of dtype {index_type.dtype} and ndim {index_type.ndim}"  # type: ignore[attr-defined]
+            f"of dtype {index_type.dtype} and ndim {index_type.ndim}"
         )
 
 
@@ -133,7 +133,7 @@ def _pick_per_row(matrix: Var, indices: Var) -> Var:
     import jitgraph.tensor as T
 
     rows = T.arange(T.shape(matrix)[0])  # type: ignore[attr-defined, index]
-    return T.getitem(matrix, (rows, indices))  # type: ignore[no-any-return]
+    return T.getitem(matrix, (rows, indices))
 
 
 __all__ = [
