@@ -19,11 +19,12 @@ from jitgraph.ir.graph import Const, Var
 def symbolic_input_shapes(var: Var) -> list[tuple[Var, ...]]:
     """The symbolic shapes (``x.shape[i]`` scalars) of the inputs of ``var``'s node."""
     from jitgraph.tensor.shape import shape
+    from jitgraph.tensor.subtensor import getitem
 
     node = var.owner
     if node is None:
         raise ValueError(f"{var.describe()} is not computed by a node")
-    return [tuple(shape(v)[i] for i in range(v.type.ndim)) for v in node.inputs]
+    return [tuple(getitem(shape(v), i) for i in range(v.type.ndim)) for v in node.inputs]
 
 
 def inferred_shape(var: Var, inputs: Sequence[Var], values: Sequence[Any]) -> tuple[int, ...]:

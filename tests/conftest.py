@@ -14,7 +14,9 @@ import pytest
 from hypothesis import settings
 
 settings.register_profile("dev", max_examples=50, deadline=None)
-settings.register_profile("ci", max_examples=15, deadline=None, print_blob=True)
+# CI is derandomized so that a landing never hinges on a lucky draw; "dev" and
+# "thorough" stay random and are where new counterexamples are found.
+settings.register_profile("ci", max_examples=15, deadline=None, print_blob=True, derandomize=True)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import jitgraph
 import jitgraph.tensor as T
-from jitgraph import printing
+from jitgraph import graphdraw, printing
 from jitgraph.ir.graph import Graph
 from jitgraph.printing import Print, debugprint, pp, pydotprint
 
@@ -241,7 +241,7 @@ def _check_png(path: Path) -> None:
 
 @pytest.fixture
 def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(printing, "_dot_executable", lambda: None)
+    monkeypatch.setattr(graphdraw, "_dot_executable", lambda: None)
 
 
 @pytest.mark.usefixtures("no_dot")

@@ -10,7 +10,6 @@ semantics for defaults, keywords, updates, givens and shared variables.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -160,19 +159,25 @@ def _aliases(value: np.ndarray, others: Sequence[Any]) -> bool:
     )
 
 
-def _owned_state(new_state: list[np.ndarray], sources: Sequence[Any]) -> list[np.ndarray]:
-    """New values of updated state, copied where they would alias another value.
+def _detached(
+    values: list[np.ndarray], sources: Sequence[Any], borrow: Sequence[bool] | None = None
+) -> list[np.ndarray]:
+    """``values``, each copied where it is read-only or may share memory with a source or
+    an earlier value (unless its ``borrow`` flag is set).
 
-    A shared variable must own its array: an update ``a <- b`` or ``a <- x`` (an input)
-    would otherwise tie ``a`` to ``b``'s array or the caller's, and a constant update
-    would store a read-only array.
+    Outputs must not alias inputs, state or each other (the caller may write to them),
+    and a shared variable must own its array: an update ``a <- b`` or ``a <- x`` would
+    otherwise tie ``a`` to ``b``'s array or the caller's, and a constant update would
+    store a read-only array.
     """
-    owned: list[np.ndarray] = []
-    for value in new_state:
-        if not value.flags.writeable or _aliases(value, [*sources, *owned]):
+    result: list[np.ndarray] = []
+    for i, value in enumerate(values):
+        if not (borrow and borrow[i]) and (
+            not value.flags.writeable or _aliases(value, [*sources, *result])
+        ):
             value = value.copy()
-        owned.append(value)
-    return owned
+        result.append(value)
+    return result
 
 
 class Function:
@@ -198,9 +203,17 @@ class Function:
         self._shape = shape
         self.name = name
         self.trust_input = False
-        self._allow_input_downcast = allow_input_downcast
         self.input_names = [s.name for s in specs]
         self._positions = _keyword_positions(specs)
+        # What each argument is converted to, decided once (the per-call path reads it).
+        self._conversions = [
+            (
+                spec.variable.type,
+                spec.strict,
+                allow_input_downcast if spec.allow_downcast is None else spec.allow_downcast,
+            )
+            for spec in specs
+        ]
         # Default values (and the state of inputs with an update) live in containers; an
         # input with an update and no value gets an empty one (required until first set).
         self._defaults: list[Container | None] = []
@@ -281,12 +294,9 @@ class Function:
         return converted.copy() if converted is value else converted
 
     def _convert(self, position: int, value: Any) -> np.ndarray:
-        spec = self._specs[position]
-        downcast = spec.allow_downcast
-        if downcast is None:
-            downcast = self._allow_input_downcast
+        ttype, strict, downcast = self._conversions[position]
         try:
-            return filter_value(spec.variable.type, value, spec.strict, downcast)
+            return filter_value(ttype, value, strict, downcast)
         except (TypeError, ValueError) as exc:
             raise type(exc)(
                 f"bad argument for {self._label(position)} of {self._where()}: {exc}"
@@ -322,34 +332,22 @@ class Function:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = self._bind(args, kwargs)
-        shared_values = [c.value for c in self._shared]
-        results = self._compiled.program.run(values + shared_values)
+        sources = values + [c.value for c in self._shared]
+        results = self._compiled.program.run(sources)
         n_out = len(self._compiled.outputs)
-        outputs, new_state = results[:n_out], results[n_out:]
-        new_state = _owned_state(new_state, values + shared_values)
+        new_state = _detached(results[n_out:], sources)
+        outputs = _detached(results[:n_out], [*sources, *new_state], self._borrow)
         # Commit every update together, only after everything was computed.
         for target, value in zip(self._compiled.update_targets, new_state, strict=True):
             if isinstance(target, int):
                 self._defaults[target].value = value  # type: ignore[union-attr]
             else:
                 self._shared[target[1]].value = value
-        return self._package(outputs, values + shared_values, new_state)
-
-    def _package(self, outputs: list[np.ndarray], sources: list[Any], state: list[Any]) -> Any:
-        final: list[np.ndarray] = []
-        for value, borrow in zip(outputs, self._borrow, strict=True):
-            # Without borrow, an output never aliases an input, state, another output, or
-            # a read-only constant: the caller may write to it.
-            if not borrow and (
-                not value.flags.writeable or _aliases(value, [*sources, *state, *final])
-            ):
-                value = value.copy()
-            final.append(value)
         if self._shape == "single":
-            return final[0]
+            return outputs[0]
         if isinstance(self._shape, tuple):
-            return dict(zip(self._shape, final, strict=True))
-        return final
+            return dict(zip(self._shape, outputs, strict=True))
+        return outputs
 
     # ---- copies
     def copy(
@@ -414,7 +412,3 @@ class _Maker:
     @property
     def mode(self) -> Mode:
         return self.function.mode
-
-
-def warn_unused(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=4)

@@ -351,7 +351,9 @@ _ENTRIES = [
              test_domain=("any", "exponent")),
     ScalarOp("negative", 1, np.negative, upcast_nobool_rule, theano_name="neg", symbol="-",
              exact=True),
-    ScalarOp("absolute", 1, np.absolute, real_rule, theano_name="abs", exact=True),
+    # Not exact: NumPy's complex abs (hypot) differs in the last bit between its
+    # contiguous (SIMD) and strided loops.
+    ScalarOp("absolute", 1, np.absolute, real_rule, theano_name="abs"),
     ScalarOp("sign", 1, np.sign, upcast_rule, accepts="iuf", theano_name="sgn", exact=True),
     ScalarOp("square", 1, np.square, upcast_rule, theano_name="sqr", exact=True),
     ScalarOp("sqrt", 1, np.sqrt, float_rule, test_domain="nonneg", exact=True),

@@ -151,7 +151,7 @@ def _divide(total: Var, count: Var) -> Var:
 def mean(
     input: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, acc_dtype: Any = None
 ) -> Var:
-    """Arithmetic mean over ``axis``; integer inputs give float64 (Theano's rule); an
+    """Arithmetic mean over ``axis``; integer inputs are summed and divided in float64; an
     empty axis gives NaN (0/0, as NumPy). ``dtype`` sums and divides in that dtype.
 
     >>> import jitgraph, numpy as np, jitgraph.tensor as T
@@ -164,6 +164,8 @@ def mean(
     sum_dtype = dtype
     if dtype is None and x.type.dtype == "float16":
         sum_dtype = "float32"  # float16 sums overflow too easily
+    elif dtype is None and dtypes.kind(x.type.dtype) in "biu":
+        sum_dtype = "float64"  # as NumPy: an integer sum could wrap before the division
     total = sum(x, axes, dtype=sum_dtype, keepdims=keepdims, acc_dtype=acc_dtype)
     out = _divide(total, _count(x, axes))
     if dtype is not None:
