@@ -89,6 +89,9 @@ class Var:
             label = repr(self.name)
         elif self.owner is not None:
             label = f"the output of {self.owner.op.short_description()}"
+        elif isinstance(self, Const):
+            # Constants are interned by content: where the first one was made says nothing.
+            return f"the constant {self!r}"
         else:
             label = "an unnamed input"
         where = f" (created at {self.created_at})" if self.created_at else ""
