@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from jitgraph.ir.graph import Const, Graph, Node, Var, toposort
-from jitgraph.ops.base import Op
+from jitgraph.ops.base import GradTerm, Op
 from jitgraph.ops.elemwise import Elemwise
 from jitgraph.ops.indexing import Subtensor
 from jitgraph.ops.linalg import Dot
@@ -414,7 +414,7 @@ class Print(Op):
     ) -> list[tuple[Var, ...]]:
         return [input_shapes[0]]
 
-    def grad(self, inputs: Sequence[Var], output_grads: Sequence[Var]) -> list[Var]:
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         return list(output_grads)
 
     def do_constant_folding(self, node: Node) -> bool:

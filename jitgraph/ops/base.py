@@ -8,7 +8,10 @@ gives
   ``ValueError`` in the user's terms;
 - ``perform(node, inputs)``: the NumPy reference implementation;
 - ``infer_shape(node, input_shapes)``: output shapes as tuples of symbolic scalars;
-- ``grad(inputs, output_grads)``: the gradient graph (see jitgraph.gradient).
+- ``grad(node, output_grads)``: the gradient graph (reverse mode; jitgraph.gradient drives
+  it). Each input gets a gradient term: a variable, ``DISCONNECTED`` (the input does not
+  influence the outputs differentiably, e.g. an index or a shape argument) or
+  ``Undefined(reason)`` (the gradient does not exist; an error if the cost needs it).
 """
 
 from __future__ import annotations
@@ -27,6 +30,39 @@ class GraphError(ValueError):
     """A run-time failure inside a graph, reported with the node and the user's line."""
 
 
+class NoGradientError(TypeError):
+    """An op without a gradient was asked for one (jitgraph.gradient adds the user's line)."""
+
+
+class Disconnected:
+    """The gradient term of an input that does not influence the op's outputs through a
+    differentiable path (index, shape and integer-count arguments). Use ``DISCONNECTED``."""
+
+    _instance: Disconnected | None = None
+
+    def __new__(cls) -> Disconnected:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DISCONNECTED"
+
+
+DISCONNECTED = Disconnected()
+
+
+@dataclasses.dataclass(frozen=True)
+class Undefined:
+    """The gradient term of an input whose gradient does not exist mathematically; using
+    it raises an error that quotes ``reason``."""
+
+    reason: str
+
+
+GradTerm = Var | Disconnected | Undefined
+
+
 @dataclasses.dataclass(frozen=True)
 class Op:
     """Base class of all ops. Subclasses are frozen dataclasses whose fields are the
@@ -42,6 +78,13 @@ class Op:
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         raise NotImplementedError(f"{self} has no shape inference")
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Gradient terms of a scalar cost w.r.t. each input of ``node``, given the
+        gradient w.r.t. each output (zeros of the output's shape where an output does not
+        reach the cost). A variable term has its input's shape and a float dtype; the
+        driver (jitgraph.gradient) handles integer inputs and casts."""
+        raise NoGradientError(f"{self} has no gradient")
 
     def __call__(self, *inputs: Any) -> Any:
         node = self.make_node(*inputs)
