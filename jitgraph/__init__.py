@@ -10,11 +10,12 @@ array(4.)
 
 import sys as _sys
 
-from jitgraph import compile, printing, tensor
+from jitgraph import compile, gradient, printing, tensor
 from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
 from jitgraph.config import config
+from jitgraph.gradient import grad
 from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
 from jitgraph.ir.rebuild import clone_replace
 from jitgraph.printing import pp
@@ -46,6 +47,8 @@ __all__ = [
     "compile",
     "config",
     "function",
+    "grad",
+    "gradient",
     "jitgraph",
     "pp",
     "printing",

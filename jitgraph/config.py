@@ -177,6 +177,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("cache_dir", None, _directory, "on-disk cache of compiled code",
          default_factory=_default_cache_dir),
     Flag("dump", "", _text, "name of a pass around which to print the IR ('' = none)"),
+    Flag("check_passes", False, _boolean, "verify the IR after every optimizer pass (tests)"),
     Flag("threads", 0, _integer(0), "worker threads for compiled kernels (0 = all cores)"),
     Flag("compute_test_value", "off", _choice("off", "ignore", "warn", "raise", "pdb"),
          "Theano's eager test values (accepted; not evaluated yet)"),
@@ -330,6 +331,7 @@ class Config:
     mode: str
     cache_dir: str
     dump: str
+    check_passes: bool
     threads: int
     compute_test_value: str
     cast_policy: str

@@ -3,6 +3,10 @@
 Sizes are int64 scalar inputs of the node (constants when the user wrote literals), so
 they may be symbolic; static shapes are read from the constants.
 
+Gradients: alloc sums its gradient back to the value's shape; size arguments are
+DISCONNECTED (they only shape the output); arange follows Theano (start gets the sum of
+the gradient, step its sum weighted by the index, stop is DISCONNECTED).
+
 >>> import jitgraph.tensor as T
 >>> T.alloc(0.0, 3, T.lscalar("n")).type
 TensorType(float32, (3, ?))
@@ -19,8 +23,9 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import Op
-from jitgraph.ops.shape import as_int_scalar, int64_constant, label, static_int
+from jitgraph.ops.base import DISCONNECTED, GradTerm, Op
+from jitgraph.ops.reduce import sum_to, tensor_namespace, zeros_gradient
+from jitgraph.ops.shape import as_int_scalar, int64_constant, label, shape_scalars, static_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +83,10 @@ class Alloc(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [tuple(node.inputs[1:])]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        value, *sizes = node.inputs
+        return [sum_to(output_grads[0], value), *[DISCONNECTED] * len(sizes)]
 
     def short_description(self) -> str:
         return "alloc"
@@ -139,6 +148,18 @@ class ARange(Op):
             return [(int64_constant(declared),)]
         return [(ArangeLength()(*node.inputs),)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Theano's: ``out[i] = start + i * step``, so d/dstart = sum(g) and d/dstep =
+        sum(g * i); stop only sets the length. Integer outputs give zeros."""
+        start, _, step = node.inputs
+        (out_grad,) = output_grads
+        if dtypes.kind(self.dtype) not in "fc":
+            return [zeros_gradient(start), DISCONNECTED, zeros_gradient(step)]
+        T = tensor_namespace()
+        (length,) = shape_scalars(node.outputs[0])
+        index = ARange(self.dtype)(0, length, 1)
+        return [T.sum(out_grad), DISCONNECTED, T.sum(T.mul(out_grad, index))]
+
     def __str__(self) -> str:
         return f"ARange{{dtype={self.dtype}}}"
 
@@ -160,6 +181,9 @@ class ArangeLength(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [()]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        return [DISCONNECTED] * 3  # a length
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +219,11 @@ class Eye(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [(node.inputs[0], node.inputs[1])]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        # n, m and k are integer sizes and an offset: no gradient flows to them (Theano
+        # calls them undefined; as integer inputs they are disconnected here).
+        return [DISCONNECTED] * 3
 
     def __str__(self) -> str:
         return f"{type(self).__name__}{{dtype={self.dtype}}}"

@@ -13,6 +13,7 @@ TensorType(float64, matrix)
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,8 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import GraphError, Op
-from jitgraph.ops.scalar import ScalarOp
+from jitgraph.ops.base import GradTerm, GraphError, NoGradientError, Op
+from jitgraph.ops.scalar import ScalarOp, ZeroGradient, float_zeros_like
 
 
 def broadcast_static_shapes(
@@ -98,11 +99,56 @@ class Elemwise(Op):
             out.append(candidates[0] if candidates else constant(1, dtype="int64"))
         return [tuple(out)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The table entry's rule, fitted to each input: summed over the axes the input
+        broadcasts along and cast to its dtype. Integer and bool inputs, and every input
+        of an op with an integer or bool output, get zeros (Theano's definition).
+
+        >>> import jitgraph.tensor as T
+        >>> x, r = T.dmatrix("x"), T.drow("r")
+        >>> node = (x * r).owner
+        >>> [term.type for term in node.op.grad(node, [T.dmatrix("g")])]
+        [TensorType(float64, matrix), TensorType(float64, row)]
+        """
+        rule = self.scalar_op.grad
+        if rule is None:  # the table refuses this; an entry built by hand
+            raise NoGradientError(f"{self} has no gradient (its table entry declares none)")
+        inputs, output = list(node.inputs), node.outputs[0]
+        if isinstance(rule, ZeroGradient) or _is_discrete(output) or all(map(_is_discrete, inputs)):
+            return [float_zeros_like(x) for x in inputs]
+        terms = rule(inputs, output, output_grads[0])
+        return [fit_gradient(term, x) for term, x in zip(terms, inputs, strict=True)]
+
     def short_description(self) -> str:
         return f"elementwise {self.scalar_op}"
 
     def __str__(self) -> str:
         return f"Elemwise{{{self.scalar_op}}}"
+
+
+def _is_discrete(var: Var) -> bool:
+    return dtypes.kind(var.type.dtype) in "biu"
+
+
+def fit_gradient(term: GradTerm, x: Var) -> GradTerm:
+    """A pointwise gradient term made the gradient of input ``x``: summed over the axes
+    where ``x`` broadcasts (static size 1) and the term does not, broadcast where the
+    term is smaller than ``x``, the real part for a real ``x``, and ``x``'s dtype.
+    DISCONNECTED and Undefined terms pass unchanged; an integer ``x`` gets zeros."""
+    T: Any = importlib.import_module("jitgraph.tensor")  # imported late: it imports us
+
+    if not isinstance(term, Var):
+        return term
+    if _is_discrete(x):
+        return float_zeros_like(x)
+    input_shape, term_shape = x.type.shape, term.type.shape
+    summed = tuple(a for a, size in enumerate(input_shape) if size == 1 and term_shape[a] != 1)
+    fitted: Var = T.sum(term, axis=summed, keepdims=True) if summed else term
+    if any(t == 1 and s != 1 for s, t in zip(input_shape, fitted.type.shape, strict=True)):
+        fitted = T.fill(x, fitted)
+    if dtypes.is_complex(fitted.type.dtype) and not dtypes.is_complex(x.type.dtype):
+        fitted = T.real(fitted)
+    return T.cast(fitted, x.type.dtype)
 
 
 def check_runtime_broadcast(node: Node, inputs: Sequence[np.ndarray]) -> None:

@@ -15,6 +15,11 @@ Shapes follow NumPy: the dims of the advanced entries (and of the integers, once
 advanced entry is present) broadcast together and replace them in place when they are
 adjacent in the index, or go first when they are not.
 
+Gradients (Theano's): ``x[index]`` gives ``x`` the gradient ``inc_subtensor(zeros[index], g)``
+(repeated advanced indices accumulate); ``set/inc_subtensor`` give ``y`` ``g[index]`` summed
+over its broadcast axes; index inputs and integer outputs (shapes, nonzero) are disconnected.
+The gradient graphs are indexing ops again, so gradients of gradients work.
+
 >>> import jitgraph.tensor as T
 >>> T.dmatrix("m")[1:, 0].type
 TensorType(float64, vector)
@@ -35,7 +40,7 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import Op
+from jitgraph.ops.base import DISCONNECTED, GradTerm, Op
 
 IndexEntry = str | tuple[Any, ...]
 Pattern = tuple[IndexEntry, ...]
@@ -423,6 +428,17 @@ class Subtensor(Op):
         )
         return [_shape_of(static, symbolic)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """``inc_subtensor(zeros_like(x)[index], g)``: repeated advanced indices accumulate
+        (``np.add.at``), and the index inputs are disconnected."""
+        from jitgraph.tensor.creation import zeros_like
+
+        x, *index_inputs = node.inputs
+        (output_grad,) = output_grads
+        zeros = zeros_like(x, dtype=output_grad.type.dtype)
+        grad_x = increment_op(self.index)(zeros, output_grad, *index_inputs)
+        return [grad_x, *[DISCONNECTED] * len(index_inputs)]
+
     def __str__(self) -> str:
         return f"{type(self).__name__}{{{describe_pattern(self.index)}}}"
 
@@ -502,6 +518,27 @@ class IncSubtensor(Op):
     ) -> list[tuple[Var, ...]]:
         return [tuple(input_shapes[0])]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """``x`` gets ``g`` (increment) or ``g`` with the written positions zeroed (set);
+        ``y`` gets ``g[index]`` summed over the axes ``y`` was broadcast along.
+
+        With repeated advanced indices a set keeps only the last write, yet every entry of
+        ``y`` gets ``g`` at its position, as in Theano and PyTensor (AdvancedIncSubtensor's
+        grad is ``advanced_subtensor(g, *idxs)`` there): the writes that lose are not told
+        apart, which would need a scatter of positions at run time."""
+        from jitgraph.ops.reduce import sum_to
+        from jitgraph.tensor.basic import constant
+
+        x, y, *index_inputs = node.inputs
+        (output_grad,) = output_grads
+        if self.set_instead_of_inc:
+            zero = constant(0, dtype=output_grad.type.dtype)
+            grad_x = increment_op(self.index, True)(output_grad, zero, *index_inputs)
+        else:
+            grad_x = output_grad
+        grad_y = sum_to(indexing_op(self.index)(output_grad, *index_inputs), y)
+        return [grad_x, grad_y, *[DISCONNECTED] * len(index_inputs)]
+
     def __str__(self) -> str:
         name = type(self).__name__
         if self.set_instead_of_inc:
@@ -574,6 +611,10 @@ class IndexedShape(Op):
 
         return [(constant(node.outputs[0].type.shape[0], dtype="int64"),)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """A shape: integer-valued, so no input reaches it differentiably."""
+        return [DISCONNECTED] * len(node.inputs)
+
     def __str__(self) -> str:
         return f"IndexedShape{{{describe_pattern(self.index)}}}"
 
@@ -614,5 +655,31 @@ class Nonzero(Op):
             return [(count,)]
         return [(constant(a.type.ndim, dtype="int64"), count)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Integer positions, piecewise constant in ``a``: disconnected. (Theano declares
+        the gradient undefined, but never asks for it: its output only feeds index inputs,
+        which are disconnected, so ``x[x.nonzero()]`` differentiates there as here.)"""
+        return [DISCONNECTED]
+
     def __str__(self) -> str:
         return "FlatNonzero" if self.flat else "Nonzero"
+
+
+# ----------------------------------------------------------------------------- op for a pattern
+def indexing_op(pattern: Pattern) -> Subtensor:
+    """The op that reads ``x[index]`` for ``pattern``: a view or a copy.
+
+    >>> str(indexing_op(("a",)))
+    'AdvancedSubtensor{array}'
+    """
+    return AdvancedSubtensor(pattern) if is_advanced(pattern) else Subtensor(pattern)
+
+
+def increment_op(pattern: Pattern, set_instead_of_inc: bool = False) -> IncSubtensor:
+    """The op that increments (or sets) ``x[index]`` for ``pattern``.
+
+    >>> str(increment_op((INT,), set_instead_of_inc=True))
+    'SetSubtensor{int}'
+    """
+    op_class = AdvancedIncSubtensor if is_advanced(pattern) else IncSubtensor
+    return op_class(pattern, set_instead_of_inc)

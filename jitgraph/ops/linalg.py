@@ -6,6 +6,10 @@ int8, wrapping on overflow like NumPy; bool . bool is bool, a logical or of ands
 Mismatched contracted dims are reported when the graph is built if the static shapes
 disagree, else when it runs; both messages name the two operands and their shapes.
 
+Gradients are products of the output gradient with the other operand (dot and matmul
+for the common ranks, tensordot for the rest); matmul sums the gradient of a broadcast
+batch dim back to the operand's own size.
+
 >>> import jitgraph.tensor as T
 >>> T.dot(T.dmatrix("a"), T.dvector("v")).type
 TensorType(float64, vector)
@@ -22,7 +26,8 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import GraphError, Op
+from jitgraph.ops.base import GradTerm, GraphError, Op
+from jitgraph.ops.reduce import SumTo, tensor_namespace
 
 
 def product_dtype(a: str, b: str) -> str:
@@ -108,6 +113,66 @@ class Dot(Op):
     ) -> list[tuple[Var, ...]]:
         sa, sb = input_shapes
         return [dot_shapes(tuple(sa), tuple(sb))[0]]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        a, b = node.inputs
+        (out_grad,) = output_grads
+        na, nb = a.type.ndim, b.type.ndim
+        if na == 0 or nb == 0:
+            return _scaling_grads(a, b, out_grad)
+        if na <= 2 and nb <= 2:
+            return _low_rank_dot_grads(a, b, out_grad)
+        return _tensor_dot_grads(a, b, out_grad)
+
+
+def _transposed(x: Var) -> Var:
+    """``x`` with its last two axes exchanged."""
+    from jitgraph.ops.shape import DimShuffle
+
+    ndim = x.type.ndim
+    return DimShuffle(ndim, (*range(ndim - 2), ndim - 1, ndim - 2))(x)
+
+
+def _scaling_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
+    """dot with a 0-d operand is ``a * b``; the 0-d side sums its gradient."""
+    T = tensor_namespace()
+    terms: list[GradTerm] = []
+    for operand, other in ((a, b), (b, a)):
+        product = T.mul(out_grad, other)
+        terms.append(T.sum(product) if operand.type.ndim == 0 else product)
+    return terms
+
+
+def _low_rank_dot_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
+    """Vectors and matrices, with dot itself (what BLAS runs): for ``out = a . b``,
+    ``da = g . b.T`` and ``db = a.T . g``, with outer products where a vector meets a
+    vector gradient."""
+    T = tensor_namespace()
+    dot = Dot()
+    ranks = (a.type.ndim, b.type.ndim)
+    if ranks == (1, 1):
+        return [T.mul(out_grad, b), T.mul(out_grad, a)]
+    if ranks == (2, 1):
+        return [T.outer(out_grad, b), dot(out_grad, a)]
+    if ranks == (1, 2):
+        return [dot(b, out_grad), T.outer(a, out_grad)]
+    return [dot(out_grad, _transposed(b)), dot(_transposed(a), out_grad)]
+
+
+def _tensor_dot_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
+    """Any ranks >= 1: ``out[I, J, k] = sum_m a[I, m] b[J, m, k]`` (b's m is its second
+    to last axis, or its only one). ``da`` contracts g's J and k axes with b's; ``db``
+    contracts g's I axes with a's and moves m back in front of k."""
+    from jitgraph.ops.shape import DimShuffle
+
+    na, nb = a.type.ndim, b.type.ndim
+    b_inner = nb - 2 if nb >= 2 else 0
+    b_rest = tuple(j for j in range(nb) if j != b_inner)
+    grad_a = TensorDot(tuple(range(na - 1, na - 1 + len(b_rest))), b_rest)(out_grad, b)
+    grad_b = TensorDot(tuple(range(na - 1)), tuple(range(na - 1)))(a, out_grad)
+    if nb >= 2:  # grad_b is (m, J..., k); b is (J..., m, k)
+        grad_b = DimShuffle(nb, (*range(1, nb - 1), 0, nb - 1))(grad_b)
+    return [grad_a, grad_b]
 
 
 # ----------------------------------------------------------------------------- matmul
@@ -202,6 +267,52 @@ class Matmul(Op):
                 batch.append(_broadcast_symbolic(x, y, static_a[j], static_b[j]))
         return [tuple(batch) + _matmul_core(sa, sb)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Vectors are promoted to matrices (a row on the left, a column on the right),
+        ``da = g @ b.T`` and ``db = a.T @ g``, each summed over the batch dims where its
+        operand was broadcast, and the promoted axis dropped again."""
+        from jitgraph.ops.shape import DimShuffle
+
+        a, b = node.inputs
+        a2 = a if a.type.ndim >= 2 else DimShuffle(1, ("x", 0))(a)
+        b2 = b if b.type.ndim >= 2 else DimShuffle(1, (0, "x"))(b)
+        out_grad = _promoted_grad(output_grads[0], a.type.ndim, b.type.ndim)
+        grad_a = _sum_batch_to(Matmul()(out_grad, _transposed(b2)), a2)
+        grad_b = _sum_batch_to(Matmul()(_transposed(a2), out_grad), b2)
+        if a.type.ndim == 1:
+            grad_a = DimShuffle(2, (1,))(grad_a)
+        if b.type.ndim == 1:
+            grad_b = DimShuffle(2, (0,))(grad_b)
+        return [grad_a, grad_b]
+
+
+def _sum_batch_to(value: Var, operand: Var) -> Var:
+    """``value`` summed over the batch dims where ``operand`` was broadcast (it has fewer
+    of them, or one of size 1, or of unknown size: a run-time 1 broadcasts too)."""
+    from jitgraph.ops.shape import shape_scalars
+
+    have, want = value.type.shape, operand.type.shape
+    if len(have) == len(want) and all(
+        w is not None and (w != 1 or h == 1) for h, w in zip(have[:-2], want[:-2])
+    ):
+        return value
+    return SumTo()(value, *shape_scalars(operand))
+
+
+def _promoted_grad(out_grad: Var, a_ndim: int, b_ndim: int) -> Var:
+    """matmul's output gradient with the unit axes of vector operands put back: the row
+    axis of a 1-d ``a`` and the column axis of a 1-d ``b``."""
+    from jitgraph.ops.shape import DimShuffle
+
+    ndim = out_grad.type.ndim
+    batch = ndim - (a_ndim >= 2) - (b_ndim >= 2)
+    axes = iter(range(batch, ndim))
+    rows = next(axes) if a_ndim >= 2 else "x"
+    columns = next(axes) if b_ndim >= 2 else "x"
+    if rows != "x" and columns != "x":
+        return out_grad
+    return DimShuffle(ndim, (*range(batch), rows, columns))(out_grad)
+
 
 # ----------------------------------------------------------------------------- tensordot
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +381,42 @@ class TensorDot(Op):
         sa, sb = input_shapes
         return [self._free_shape(tuple(sa), tuple(sb))]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """``da`` contracts g's free-b axes with b's free axes, ``db`` g's free-a axes with
+        a's; each result is then permuted into its operand's axis order."""
+        from jitgraph.ops.shape import DimShuffle
+
+        a, b = node.inputs
+        (out_grad,) = output_grads
+        na, nb = a.type.ndim, b.type.ndim
+        free_a = [i for i in range(na) if i not in self.axes_a]
+        free_b = [j for j in range(nb) if j not in self.axes_b]
+        g_free_b = tuple(range(len(free_a), len(free_a) + len(free_b)))
+        raw_a = TensorDot(g_free_b, tuple(free_b))(out_grad, b)  # (free_a, b's contracted)
+        raw_b = TensorDot(tuple(free_a), tuple(range(len(free_a))))(a, out_grad)
+        order_a = _contracted_order(na, free_a, self.axes_a, self.axes_b, contracted_first=False)
+        order_b = _contracted_order(nb, free_b, self.axes_b, self.axes_a, contracted_first=True)
+        return [DimShuffle(na, order_a)(raw_a), DimShuffle(nb, order_b)(raw_b)]
+
+
+def _contracted_order(
+    ndim: int,
+    free: list[int],
+    axes: tuple[int, ...],
+    partner_axes: tuple[int, ...],
+    contracted_first: bool,
+) -> tuple[int, ...]:
+    """Where each axis of an operand sits in its raw tensordot gradient, whose axes are
+    the operand's free axes (in order) and its contracted ones in the order of their
+    partners' axes in the other operand (first or last)."""
+    partners = sorted(partner_axes)
+    offset_free = len(axes) if contracted_first else 0
+    offset_contracted = 0 if contracted_first else len(free)
+    position = {axis: offset_free + i for i, axis in enumerate(free)}
+    for axis, partner in zip(axes, partner_axes):
+        position[axis] = offset_contracted + partners.index(partner)
+    return tuple(position[axis] for axis in range(ndim))
+
 
 # ----------------------------------------------------------------------------- batched dot
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +475,66 @@ class BatchedDot(Op):
         sa, sb = input_shapes
         core, _ = dot_shapes(tuple(sa[1:]), tuple(sb[1:]))
         return [(sa[0], *core)]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Batched matrix products use batched_dot itself (Theano's rule); the other
+        ranks broadcast the operands against the gradient and sum."""
+        a, b = node.inputs
+        (out_grad,) = output_grads
+        ranks = (a.type.ndim, b.type.ndim)
+        if ranks == (3, 3):
+            batched = BatchedDot()
+            return [batched(out_grad, _transposed(b)), batched(_transposed(a), out_grad)]
+        if 1 in ranks:
+            return _batched_scaling_grads(a, b, out_grad)
+        return _batched_general_grads(a, b, out_grad)
+
+
+def _batch_column(x: Var, ndim: int) -> Var:
+    """A 1-d batch of scalars as ``ndim``-d, broadcastable after the batch axis."""
+    from jitgraph.ops.shape import DimShuffle
+
+    return DimShuffle(1, (0, *["x"] * (ndim - 1)))(x)
+
+
+def _batched_scaling_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
+    """A 1-d operand holds one scalar per batch entry: ``out[i] = a[i] * b[i]``."""
+    T = tensor_namespace()
+    terms: list[GradTerm] = []
+    for operand, other in ((a, b), (b, a)):
+        if other.type.ndim == 1:
+            other = _batch_column(other, out_grad.type.ndim)
+        product = T.mul(out_grad, other)
+        if operand.type.ndim == 1:
+            product = _sum_over(product, tuple(range(1, product.type.ndim)))
+        terms.append(product)
+    return terms
+
+
+def _batched_general_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
+    """Per batch entry ``out[I, J, k] = sum_m a[I, m] b[J, m, k]`` (k absent when b's
+    entries are vectors): a, b and g are laid out as (batch, I, J, m, k) with broadcast
+    axes, multiplied, and summed over the axes the operand lacks."""
+    from jitgraph.ops.shape import DimShuffle
+
+    T = tensor_namespace()
+    na, nb = a.type.ndim, b.type.ndim
+    n_i, n_j, has_k = na - 2, max(nb - 3, 0), nb >= 3
+    i_axes = tuple(range(1, 1 + n_i))
+    j_axes = tuple(range(1 + n_i, 1 + n_i + n_j))
+    k_axes = (2 + n_i + n_j,) if has_k else ()
+    b_m = 1 + n_j
+    a_wide = DimShuffle(na, (0, *i_axes, *["x"] * n_j, na - 1, *["x"] * has_k))(a)
+    b_wide = DimShuffle(nb, (0, *["x"] * n_i, *range(1, 1 + n_j), b_m, *[b_m + 1] * has_k))(b)
+    g_ndim = out_grad.type.ndim
+    g_wide = DimShuffle(g_ndim, (0, *i_axes, *j_axes, "x", *[g_ndim - 1] * has_k))(out_grad)
+    grad_a = _sum_over(T.mul(g_wide, b_wide), j_axes + k_axes)
+    grad_b = _sum_over(T.mul(g_wide, a_wide), i_axes)
+    return [grad_a, grad_b]
+
+
+def _sum_over(x: Var, axes: tuple[int, ...]) -> Var:
+    return tensor_namespace().sum(x, axis=axes) if axes else x
 
 
 # ----------------------------------------------------------------------------- diagonal
@@ -389,3 +596,23 @@ class Diagonal(Op):
         (shp,) = input_shapes
         length = diagonal_length(shp[self.axis1], shp[self.axis2], self.offset)
         return [self._shape(tuple(shp), length)]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The output gradient scattered back onto the diagonal of a zero tensor, built
+        with the two diagonal axes last (where the diagonal axis of g lines up), then
+        permuted back."""
+        from jitgraph.ops.shape import DimShuffle, shape_scalars
+
+        T = tensor_namespace()
+        (x,) = node.inputs
+        (out_grad,) = output_grads
+        ndim = x.type.ndim
+        order = [a for a in range(ndim) if a not in (self.axis1, self.axis2)]
+        order += [self.axis1, self.axis2]
+        dims = shape_scalars(x)
+        zeros = T.zeros([dims[a] for a in order], dtype=out_grad.type.dtype)
+        positions = T.arange(shape_scalars(out_grad)[-1])
+        rows = T.add(positions, max(0, -self.offset))
+        columns = T.add(positions, max(0, self.offset))
+        placed = T.inc_subtensor(zeros[..., rows, columns], out_grad)
+        return [DimShuffle(ndim, tuple(order.index(a) for a in range(ndim)))(placed)]

@@ -10,6 +10,11 @@ int64/uint64, of bool in int64; floats keep their dtype).
 >>> import jitgraph.tensor as T
 >>> T.bvector("v").sum().type
 TensorType(int64, scalar)
+
+Gradients: each table entry names its gradient (``grad``: x, the output and the output
+gradient, both with the reduced axes kept as size 1 -> the gradient w.r.t. x); the other
+ops of the module define ``grad`` on the class. ``SumTo`` (sum down to a shape a value
+was broadcast from) is the gradient of broadcasting ops.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import Op
+from jitgraph.ops.base import DISCONNECTED, GradTerm, NoGradientError, Op
 
 
 def accumulate_rule(dtype: str) -> str:
@@ -73,6 +78,9 @@ class ReduceKind:
     start_value: Callable[[str], Any]
     accepts: str = "biufc"
     takes_dtype: bool = False  # sum/prod accept dtype= and acc_dtype=
+    # grad(x, out, out_grad, axis) -> d cost / d x; out and out_grad keep the reduced
+    # axes (size 1). None: the reduction has no gradient.
+    grad: Callable[[Var, Var, Var, tuple[int, ...]], GradTerm] | None = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReduceKind) and other.name == self.name
@@ -107,12 +115,129 @@ def _to_bool(dtype: str) -> str:
     return "bool"
 
 
-register(ReduceKind("sum", np.sum, 0, "add", accumulate_rule, lambda d: 0, takes_dtype=True))
-register(ReduceKind("prod", np.prod, 1, "multiply", accumulate_rule, lambda d: 1, takes_dtype=True))
-register(ReduceKind("max", np.max, None, "maximum", _same, _lowest, accepts="biuf"))
-register(ReduceKind("min", np.min, None, "minimum", _same, _highest, accepts="biuf"))
-register(ReduceKind("all", np.all, True, "logical_and", _to_bool, lambda d: True))
-register(ReduceKind("any", np.any, False, "logical_or", _to_bool, lambda d: False))
+# ----------------------------------------------------------------------------- gradients
+def tensor_namespace() -> Any:
+    """The Theano front end (``jitgraph.tensor``), imported when a gradient is built:
+    gradient graphs use the front-end functions, so gradients of gradients work."""
+    import jitgraph.tensor
+
+    return jitgraph.tensor
+
+
+def gradient_dtype(x: Var) -> str:
+    """The dtype of a gradient w.r.t. ``x``: x's own when it is float or complex, else
+    config.floatX (Theano gives integer and bool inputs a zero gradient in floatX)."""
+    from jitgraph.config import config
+
+    xtype: TensorType = x.type
+    return xtype.dtype if dtypes.kind(xtype.dtype) in "fc" else config.floatX
+
+
+def zeros_gradient(x: Var) -> Var:
+    """A zero gradient shaped like ``x``: Theano's gradient of ops whose outputs are
+    integers or booleans (argmax, argsort, all/any), which depend on x only through
+    comparisons.
+
+    >>> import jitgraph.tensor as T
+    >>> zeros_gradient(T.imatrix("m")).type
+    TensorType(float64, matrix)
+    """
+    T = tensor_namespace()
+    return T.zeros_like(x, dtype=gradient_dtype(x))
+
+
+def as_gradient_of(term: Var, x: Var) -> Var:
+    """``term`` cast to the dtype of a float or complex ``x`` (a reduction with dtype= or
+    acc_dtype= computes its gradient in the output's dtype)."""
+    T = tensor_namespace()
+    xtype: TensorType = x.type
+    if dtypes.kind(xtype.dtype) in "fc" and term.type.dtype != xtype.dtype:
+        return T.cast(term, xtype.dtype)
+    return term
+
+
+def with_reduced_axes(value: Var, ndim: int, axis: tuple[int, ...], keepdims: bool) -> Var:
+    """A reduction's output (or its gradient) with the reduced ``axis`` back as static
+    size-1 axes, ready to broadcast against the ``ndim``-d input."""
+    from jitgraph.ops.shape import DimShuffle, Rebroadcast
+
+    vtype: TensorType = value.type
+    if keepdims:
+        loose = tuple((a, True) for a in axis if vtype.shape[a] != 1)
+        return Rebroadcast(loose)(value) if loose else value
+    kept = iter(range(vtype.ndim))
+    order = tuple("x" if a in axis else next(kept) for a in range(ndim))
+    return DimShuffle(vtype.ndim, order)(value)
+
+
+def broadcast_like(value: Var, x: Var) -> Var:
+    """``value`` (same ndim as ``x``, size 1 where it broadcasts) broadcast to x's shape."""
+    from jitgraph.ops.creation import Alloc
+    from jitgraph.ops.shape import shape_scalars
+
+    return Alloc()(value, *shape_scalars(x))
+
+
+def _sum_grad(x: Var, out: Var, out_grad: Var, axis: tuple[int, ...]) -> GradTerm:
+    return broadcast_like(out_grad, x)
+
+
+def _prod_grad(x: Var, out: Var, out_grad: Var, axis: tuple[int, ...]) -> GradTerm:
+    """d prod / d x_i is the product of the other values, computed without dividing by a
+    zero (Theano's rule): at the only zero of a lane it is the product of the non-zero
+    values; with two zeros or more, or at a non-zero next to a zero, it is 0; in a lane
+    without zeros it is prod / x_i."""
+    T = tensor_namespace()
+    is_zero = T.eq(x, 0)
+    zero_count = T.sum(is_zero, axis=axis, keepdims=True)
+    safe = T.switch(is_zero, T.ones_like(x), x)
+    nonzero_product = T.prod(safe, axis=axis, keepdims=True)
+    at_zero = T.switch(T.eq(zero_count, 1), nonzero_product, T.zeros_like(nonzero_product))
+    quotient = T.true_div(nonzero_product, safe)
+    elsewhere = T.switch(T.eq(zero_count, 0), quotient, T.zeros_like(quotient))
+    return T.mul(out_grad, T.switch(is_zero, at_zero, elsewhere))
+
+
+def _extremum_grad(x: Var, out: Var, out_grad: Var, axis: tuple[int, ...]) -> GradTerm:
+    """Theano's max/min gradient: every value equal to the extremum (all ties) receives
+    the output gradient; NaN lanes (NaN != NaN) receive nothing."""
+    T = tensor_namespace()
+    return T.mul(out_grad, T.eq(x, out))
+
+
+def _logical_grad(x: Var, out: Var, out_grad: Var, axis: tuple[int, ...]) -> GradTerm:
+    return zeros_gradient(x)  # bool output: Theano's gradient is zero, not an error
+
+
+register(
+    ReduceKind(
+        "sum", np.sum, 0, "add", accumulate_rule, lambda d: 0, takes_dtype=True, grad=_sum_grad
+    )
+)
+register(
+    ReduceKind(
+        "prod",
+        np.prod,
+        1,
+        "multiply",
+        accumulate_rule,
+        lambda d: 1,
+        takes_dtype=True,
+        grad=_prod_grad,
+    )
+)
+register(
+    ReduceKind("max", np.max, None, "maximum", _same, _lowest, accepts="biuf", grad=_extremum_grad)
+)
+register(
+    ReduceKind("min", np.min, None, "minimum", _same, _highest, accepts="biuf", grad=_extremum_grad)
+)
+register(
+    ReduceKind("all", np.all, True, "logical_and", _to_bool, lambda d: True, grad=_logical_grad)
+)
+register(
+    ReduceKind("any", np.any, False, "logical_or", _to_bool, lambda d: False, grad=_logical_grad)
+)
 
 
 # ----------------------------------------------------------------------------- axes
@@ -253,6 +378,18 @@ class Reduce(Op):
         (shp,) = input_shapes
         return [_reduced_shape(tuple(shp), self.axis, self.keepdims, _int64_one())]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The table entry's gradient, with the output and its gradient given back the
+        reduced axes, then cast to x's dtype (dtype=/acc_dtype= change the output's)."""
+        (x,) = node.inputs
+        if self.kind.grad is None:
+            raise NoGradientError(f"{self} has no gradient")
+        ndim = x.type.ndim
+        out = with_reduced_axes(node.outputs[0], ndim, self.axis, self.keepdims)
+        out_grad = with_reduced_axes(output_grads[0], ndim, self.axis, self.keepdims)
+        term = self.kind.grad(x, out, out_grad, self.axis)
+        return [as_gradient_of(term, x) if isinstance(term, Var) else term]
+
     def __str__(self) -> str:
         axis = ", ".join(map(str, self.axis))
         extra = "".join(
@@ -315,6 +452,10 @@ class ArgReduce(Op):
     ) -> list[tuple[Var, ...]]:
         (shp,) = input_shapes
         return [_reduced_shape(tuple(shp), self._axes(len(shp)), self.keepdims, _int64_one())]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        # Theano: an index does not vary smoothly with x; its gradient is zero.
+        return [zeros_gradient(node.inputs[0])]
 
     def __str__(self) -> str:
         axis = "None" if self.axis is None else "(" + ", ".join(map(str, self.axis)) + ")"
@@ -416,6 +557,20 @@ class CumOp(AlongAxis):
         function = np.cumsum if self.kind == "sum" else np.cumprod
         return [np.asarray(function(values, axis=axis, dtype=out_dtype))]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """cumsum: the reversed cumulative sum of the output gradient. cumprod: Theano's
+        ``reversed_cumsum(out * g) / x``, exact for non-zero x; at a zero of x it gives
+        inf or NaN (0/0), never a silent wrong value."""
+        T = tensor_namespace()
+        x = node.inputs[0]
+        values, axis = (T.flatten(x), 0) if self.axis is None else (x, self.axis)
+        out_grad = output_grads[0]
+        if self.kind == "sum":
+            term = _reversed_cumsum(out_grad, axis)
+        else:
+            term = T.true_div(_reversed_cumsum(T.mul(node.outputs[0], out_grad), axis), values)
+        return [_unflatten_like(term, x) if self.axis is None else term]
+
     def __str__(self) -> str:
         return f"CumOp{{{self.axis}, {'add' if self.kind == 'sum' else 'mul'}}}"
 
@@ -442,6 +597,17 @@ class Sort(AlongAxis):
         values, axis = self.lanes(inputs[0])
         return [np.sort(values, axis=axis, kind=self.kind)]  # type: ignore[call-overload]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The output gradient moved back to where each sorted value came from: gathered
+        at the inverse of the sorting permutation (ties share no gradient twice)."""
+        T = tensor_namespace()
+        x = node.inputs[0]
+        values, axis = (T.flatten(x), 0) if self.axis is None else (x, self.axis)
+        permutation = Argsort(axis, self.kind)(values)
+        inverse = Argsort(axis, "stable")(permutation)
+        term = _take_along_axis(output_grads[0], inverse, axis)
+        return [_unflatten_like(term, x) if self.axis is None else term]
+
     def __str__(self) -> str:
         return f"{type(self).__name__}{{axis={self.axis}, {self.kind}}}"
 
@@ -462,3 +628,117 @@ class Argsort(Sort):
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         values, axis = self.lanes(inputs[0])
         return [np.argsort(values, axis=axis, kind=self.kind).astype("int64")]  # type: ignore[arg-type]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        # Theano: indices do not vary smoothly with x; the gradient is zero.
+        return [zeros_gradient(node.inputs[0])]
+
+
+def _reversed(x: Var, axis: int) -> Var:
+    from jitgraph.tensor.subtensor import getitem
+
+    return getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+def _reversed_cumsum(x: Var, axis: int) -> Var:
+    """``out[i] = sum(x[i:])`` along ``axis``."""
+    return _reversed(CumOp(axis, "sum")(_reversed(x, axis)), axis)
+
+
+def _unflatten_like(flat: Var, x: Var) -> Var:
+    """A gradient of the flattened ``x`` reshaped to x's shape."""
+    from jitgraph.ops.shape import Reshape, shape_scalars
+
+    xtype: TensorType = x.type
+    if xtype.ndim == 1:
+        return flat
+    return Reshape(xtype.ndim)(flat, *shape_scalars(x))
+
+
+def _take_along_axis(x: Var, index: Var, axis: int) -> Var:
+    """``numpy.take_along_axis(x, index, axis)`` for ``index`` shaped like ``x``: the
+    other axes are indexed by broadcast aranges."""
+    from jitgraph.ops.shape import shape_scalars
+    from jitgraph.tensor.creation import ogrid
+    from jitgraph.tensor.subtensor import getitem
+
+    dims = shape_scalars(x)
+    if len(dims) == 1:
+        return getitem(x, index)
+    grids = ogrid[tuple(slice(0, n) for n in dims)]
+    key = tuple(index if a == axis else grid for a, grid in enumerate(grids))
+    return getitem(x, key)
+
+
+# ----------------------------------------------------------------------------- sum to a shape
+def needs_sum_to(value: Var, like: Var) -> bool:
+    """Whether ``value`` can be larger than ``like``, which it was broadcast from: extra
+    leading axes, or an axis of ``like`` that is 1 or unknown (a run-time 1 broadcasts in
+    alloc and matmul) where value's is not known to match."""
+    vshape, lshape = value.type.shape, like.type.shape
+    if len(vshape) != len(lshape):
+        return True
+    return any(want is None or (want == 1 and have != 1) for have, want in zip(vshape, lshape))
+
+
+def sum_to(value: Var, like: Var) -> Var:
+    """``value`` summed down to the shape of ``like`` (which broadcasts to value's shape):
+    the gradient of a broadcast. No op when the static shapes show nothing to sum.
+
+    >>> import jitgraph.tensor as T
+    >>> sum_to(T.dtensor3("g"), T.drow("r")).type
+    TensorType(float64, row)
+    """
+    from jitgraph.ops.shape import shape_scalars
+
+    if not needs_sum_to(value, like):
+        return value
+    return SumTo()(value, *shape_scalars(like))
+
+
+@dataclasses.dataclass(frozen=True)
+class SumTo(Op):
+    """Sum ``x`` down to a shape it was broadcast from (inputs: x, then one int64 size per
+    dim of the target): the leading extra axes are summed away, and the axes where the
+    target is 1 are summed keeping the dim. The gradient of alloc and of matmul's batch
+    broadcasting; its own gradient broadcasts back."""
+
+    def make_node(self, *inputs: Any) -> Node:
+        from jitgraph.ops.shape import as_int_scalar, static_int
+        from jitgraph.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(inputs[0])
+        xtype: TensorType = x.type
+        sizes = [as_int_scalar(s, f"sum_to: shape[{i}]") for i, s in enumerate(inputs[1:])]
+        if len(sizes) > xtype.ndim:
+            raise ValueError(
+                f"sum_to: cannot sum {x.describe()}, a {xtype.ndim}-d tensor, to {len(sizes)} dims"
+            )
+        shape = tuple(static_int(s) for s in sizes)
+        return self.make_apply([x, *sizes], [TensorType(xtype.dtype, shape)])
+
+    def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, *sizes = inputs
+        target = tuple(int(s) for s in sizes)
+        lead = tuple(range(x.ndim - len(target)))
+        result = np.sum(x, axis=lead, dtype=x.dtype) if lead else x
+        ones = tuple(a for a, n in enumerate(target) if n == 1 and result.shape[a] != 1)
+        if ones:
+            result = np.sum(result, axis=ones, keepdims=True, dtype=x.dtype)
+        if result.shape != target:
+            raise ValueError(
+                f"sum_to: an array of shape {x.shape} was not broadcast from shape {target}"
+            )
+        return [np.asarray(result)]
+
+    def infer_shape(
+        self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
+    ) -> list[tuple[Var, ...]]:
+        return [tuple(node.inputs[1:])]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        from jitgraph.ops.creation import Alloc
+        from jitgraph.ops.shape import shape_scalars
+
+        x, *sizes = node.inputs
+        return [Alloc()(output_grads[0], *shape_scalars(x)), *[DISCONNECTED] * len(sizes)]

@@ -5,6 +5,10 @@ Shape arguments are int64 scalar inputs of the node (constants when the user wro
 literals), so symbolic sizes work like literal ones; static shapes are read from the
 constants (``static_int``).
 
+Gradients move the output gradient back the way the data came (inverse permutation,
+reshape back, split a join, sum over tiles and repeats); shape and count arguments are
+DISCONNECTED.
+
 >>> import jitgraph.tensor as T
 >>> T.dmatrix("m").dimshuffle(1, "x", 0).type
 TensorType(float64, (?, 1, ?))
@@ -22,10 +26,10 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Const, Node, Var
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.base import Op
+from jitgraph.ops.base import DISCONNECTED, GradTerm, Op
 from jitgraph.ops.elemwise import Elemwise
 from jitgraph.ops.indexing import Subtensor
-from jitgraph.ops.reduce import REDUCTIONS, Reduce
+from jitgraph.ops.reduce import REDUCTIONS, Reduce, tensor_namespace
 from jitgraph.ops.scalar import SCALAR_OPS
 
 
@@ -98,6 +102,19 @@ class DimShuffle(Op):
         one = constant(1, dtype="int64")
         return [tuple(one if a == "x" else shp[a] for a in self.new_order)]  # type: ignore[index]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The inverse shuffle: inserted axes summed away (dropped when g is statically 1
+        there), input axes put back in order, dropped broadcastable axes restored."""
+        (out_grad,) = output_grads
+        inserted = tuple(i for i, a in enumerate(self.new_order) if a == "x")
+        if any(out_grad.type.shape[i] != 1 for i in inserted):
+            out_grad = Reduce(REDUCTIONS["sum"], inserted)(out_grad)
+            kept = [a for a in self.new_order if a != "x"]
+        else:
+            kept = list(self.new_order)
+        order = tuple(kept.index(a) if a in kept else "x" for a in range(self.input_ndim))
+        return [DimShuffle(len(kept), order)(out_grad)]
+
     def __str__(self) -> str:
         return f"DimShuffle{{{','.join(str(a) for a in self.new_order)}}}"
 
@@ -124,6 +141,9 @@ class Shape(Op):
         from jitgraph.tensor.basic import constant
 
         return [(constant(node.inputs[0].type.ndim, dtype="int64"),)]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        return [DISCONNECTED]  # the values of x do not change its shape
 
 
 # ----------------------------------------------------------------------------- shape scalars
@@ -352,6 +372,11 @@ class Reshape(Op):
                 out.append(ReshapeDim(len(x_shape), axis)(*x_shape, *sizes))
         return [tuple(out)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        x, *sizes = node.inputs
+        back = Reshape(x.type.ndim)(output_grads[0], *shape_scalars(x))
+        return [back, *[DISCONNECTED] * len(sizes)]
+
     def short_description(self) -> str:
         return f"reshape to {self.ndim}-d"
 
@@ -377,6 +402,9 @@ class ReshapeDim(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [()]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        return [DISCONNECTED] * len(node.inputs)  # sizes in, a size out
 
 
 # ----------------------------------------------------------------------------- type refinement
@@ -428,6 +456,9 @@ class SpecifyShape(Op):
             shape[axis] = size
         return [tuple(shape)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        return [output_grads[0], *[DISCONNECTED] * len(self.axes)]
+
 
 @dataclasses.dataclass(frozen=True)
 class Rebroadcast(Op):
@@ -471,6 +502,14 @@ class Rebroadcast(Op):
                 shape[axis] = int64_constant(1)
         return [tuple(shape)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The gradient gets back x's broadcastable pattern on the changed axes (Theano)."""
+        (x,) = node.inputs
+        (out_grad,) = output_grads
+        have, want = out_grad.type.broadcastable, x.type.broadcastable
+        changes = tuple((a, want[a]) for a, _ in self.pattern if have[a] != want[a])
+        return [Rebroadcast(changes)(out_grad) if changes else out_grad]
+
     def __str__(self) -> str:
         marks = ", ".join(f"{a}:{'1' if b else '?'}" for a, b in self.pattern)
         return f"Rebroadcast{{{marks}}}"
@@ -491,6 +530,9 @@ class TensorCopy(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [input_shapes[0]]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        return [output_grads[0]]
 
 
 # ----------------------------------------------------------------------------- join and split
@@ -568,6 +610,19 @@ class Join(Op):
                 out.append(input_shapes[0][axis])
         return [tuple(out)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """The output gradient split along ``axis`` into pieces of the inputs' sizes."""
+        from jitgraph.tensor.basic import constant
+
+        sizes = [shape_scalars(v)[self.axis] for v in node.inputs]
+        static = [static_int(s) for s in sizes]
+        if None in static:
+            splits = tensor_namespace().stack(sizes)
+        else:
+            splits = constant(np.asarray(static, dtype="int64"))
+        node_out = Split(len(sizes), self.axis).make_node(output_grads[0], splits)
+        return list(node_out.outputs)
+
     def __str__(self) -> str:
         return f"Join{{axis={self.axis}}}"
 
@@ -640,6 +695,10 @@ class Split(Op):
             shapes.append(tuple(shape))
         return shapes
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        # The driver gives zeros for the pieces that do not reach the cost.
+        return [Join(self.axis)(*output_grads), DISCONNECTED]
+
     def __str__(self) -> str:
         return f"Split{{n_splits={self.n_splits}, axis={self.axis}}}"
 
@@ -678,6 +737,18 @@ class Tile(Op):
     ) -> list[tuple[Var, ...]]:
         reps = node.inputs[1:]
         return [tuple(multiply(size, rep) for size, rep in zip(input_shapes[0], reps))]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """Axis i of the output is (reps[i], x.shape[i]) in C order: reshape to those
+        pairs and sum over the repetitions."""
+        x, *reps = node.inputs
+        (out_grad,) = output_grads
+        if not reps:
+            return [out_grad]
+        pairs = [size for pair in zip(reps, shape_scalars(x)) for size in pair]
+        blocks = Reshape(len(pairs))(out_grad, *pairs)
+        summed = Reduce(REDUCTIONS["sum"], tuple(range(0, len(pairs), 2)))(blocks)
+        return [summed, *[DISCONNECTED] * len(reps)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -744,6 +815,29 @@ class Repeat(Op):
             shape[self.axis] = Reduce(REDUCTIONS["sum"], (0,))(repeats)
         return [tuple(shape)]
 
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        """One count for all: axis becomes (size, count) in C order, summed over the
+        count. One count per element: the gradient is scattered back (accumulating) to
+        the element each output position was copied from."""
+        x, repeats = node.inputs
+        (out_grad,) = output_grads
+        rtype: TensorType = repeats.type
+        if rtype.ndim == 0 or rtype.shape == (1,):
+            count = repeats if rtype.ndim == 0 else vector_entry(repeats, 0)
+            dims = shape_scalars(x)
+            split_dims = [*dims[: self.axis + 1], count, *dims[self.axis + 1 :]]
+            blocks = Reshape(len(split_dims))(out_grad, *split_dims)
+            return [Reduce(REDUCTIONS["sum"], (self.axis + 1,))(blocks), DISCONNECTED]
+        return [self._scatter_grad(x, repeats, out_grad), DISCONNECTED]
+
+    def _scatter_grad(self, x: Var, repeats: Var, out_grad: Var) -> Var:
+        T = tensor_namespace()
+        dims = shape_scalars(x)
+        source = Repeat(0)(T.arange(dims[self.axis]), repeats)
+        zeros = T.zeros(dims, dtype=out_grad.type.dtype)
+        target = zeros[(slice(None),) * self.axis + (source,)]
+        return T.inc_subtensor(target, out_grad)
+
 
 @dataclasses.dataclass(frozen=True)
 class Roll(Op):
@@ -766,3 +860,8 @@ class Roll(Op):
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
     ) -> list[tuple[Var, ...]]:
         return [input_shapes[0]]
+
+    def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
+        _, shift = node.inputs
+        back = Elemwise(SCALAR_OPS["negative"])(shift)
+        return [Roll(self.axis)(output_grads[0], back), DISCONNECTED]

@@ -68,3 +68,8 @@ __all__ = [
     *_subtensor.__all__,
     *(n for n in _dtypes.ALL if n != "bool"),
 ]
+
+# Last: jitgraph.gradient builds its graphs with the functions above (imported lazily).
+from jitgraph.gradient import Lop, Rop, grad, hessian, jacobian  # noqa: E402
+
+__all__ += ["Lop", "Rop", "grad", "hessian", "jacobian"]

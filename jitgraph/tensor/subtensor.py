@@ -21,12 +21,10 @@ import numpy as np
 from jitgraph import dtypes
 from jitgraph.ir.graph import Var
 from jitgraph.ops.indexing import (
-    AdvancedIncSubtensor,
-    AdvancedSubtensor,
-    IncSubtensor,
     Nonzero,
     Subtensor,
-    is_advanced,
+    increment_op,
+    indexing_op,
     split_index,
 )
 from jitgraph.tensor.basic import as_tensor_variable, constant
@@ -43,8 +41,7 @@ def getitem(x: Any, key: Any) -> Var:
     """
     x = as_tensor_variable(x)
     pattern, inputs = split_index(key, x)
-    op = AdvancedSubtensor(pattern) if is_advanced(pattern) else Subtensor(pattern)
-    return op(x, *inputs)
+    return indexing_op(pattern)(x, *inputs)
 
 
 def inc_subtensor(
@@ -77,9 +74,7 @@ def inc_subtensor(
         )
     base, *index_inputs = node.inputs
     value = _increment_value(y, base)
-    pattern = node.op.index
-    op_class = AdvancedIncSubtensor if is_advanced(pattern) else IncSubtensor
-    return op_class(pattern, set_instead_of_inc)(base, value, *index_inputs)
+    return increment_op(node.op.index, set_instead_of_inc)(base, value, *index_inputs)
 
 
 def set_subtensor(

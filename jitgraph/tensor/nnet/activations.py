@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from jitgraph import dtypes
-from jitgraph.ir.graph import Const, Var
+from jitgraph.ir.graph import Const, Node, Var
+from jitgraph.ops.elemwise import Elemwise
+from jitgraph.ops.reduce import Reduce
 from jitgraph.tensor.basic import as_tensor_variable, constant
 from jitgraph.tensor.math import (  # type: ignore[attr-defined]
     abs_,
@@ -174,6 +176,50 @@ def log_softmax(x: Any, axis: int | None = -1) -> Var:
     x = as_float_tensor(x, "log_softmax")
     shifted = sub(x, T.max(x, axis=axis, keepdims=True))
     return sub(shifted, log(T.sum(exp(shifted), axis=axis, keepdims=True)))
+
+
+def log_of_softmax(probabilities: Var) -> Var | None:
+    """``log(probabilities)`` computed stably as ``log_softmax`` when ``probabilities`` is
+    the result of ``softmax`` (``exp(s) / sum(exp(s), keepdims)``), else None. The losses
+    use it so that their value and gradient stay finite for large logits; recognising
+    ``log(softmax(x))`` written by hand is the optimizer's job.
+
+    >>> import jitgraph.tensor as T
+    >>> x = T.dmatrix("x")
+    >>> log_of_softmax(softmax(x)) is log_softmax(x), log_of_softmax(x)
+    (True, None)
+    """
+    import jitgraph.tensor as T
+
+    node = probabilities.owner
+    if not _is_elemwise(node, "true_divide"):
+        return None
+    numerator, denominator = node.inputs  # type: ignore[union-attr]
+    if not _is_elemwise(numerator.owner, "exp") or denominator.owner is None:
+        return None
+    reduce_op = denominator.owner.op
+    if not (isinstance(reduce_op, Reduce) and reduce_op.kind.name == "sum"):
+        return None
+    if not reduce_op.keepdims or denominator.owner.inputs[0] is not numerator:
+        return None
+    shifted = numerator.owner.inputs[0]  # type: ignore[union-attr]
+    return sub(shifted, log(T.sum(exp(shifted), axis=reduce_op.axis, keepdims=True)))
+
+
+def sigmoid_input(probabilities: Var) -> Var | None:
+    """``x`` when ``probabilities`` is ``sigmoid(x)``, else None.
+
+    >>> import jitgraph.tensor as T
+    >>> x = T.dvector("x")
+    >>> sigmoid_input(sigmoid(x)) is x, sigmoid_input(x)
+    (True, None)
+    """
+    node = probabilities.owner
+    return node.inputs[0] if _is_elemwise(node, "sigmoid") else None  # type: ignore[union-attr]
+
+
+def _is_elemwise(node: Node | None, name: str) -> bool:
+    return node is not None and isinstance(node.op, Elemwise) and node.op.scalar_op.name == name
 
 
 def softmax_with_bias(x: Any, b: Any) -> Var:
