@@ -11,7 +11,9 @@ gives
 - ``grad(node, output_grads)``: the gradient graph (reverse mode; jitgraph.gradient drives
   it). Each input gets a gradient term: a variable, ``DISCONNECTED`` (the input does not
   influence the outputs differentiably, e.g. an index or a shape argument) or
-  ``Undefined(reason)`` (the gradient does not exist; an error if the cost needs it).
+  ``Undefined(reason)`` (the gradient does not exist; an error if the cost needs it);
+- ``vectorize_node(node, batched, inputs)``: the op's batching rule (graph vectorization,
+  jitgraph.ir.vectorize, drives it); ``None`` declines and a Blockwise loop is used.
 """
 
 from __future__ import annotations
@@ -85,6 +87,29 @@ class Op:
         reach the cost). A variable term has its input's shape and a float dtype; the
         driver (jitgraph.gradient) handles integer inputs and casts."""
         raise NoGradientError(f"{self} has no gradient")
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The outputs of ``node`` computed for every element of a batch, or ``None``.
+
+        ``batched[i]`` says whether input ``i`` is batched; ``inputs`` are the new inputs,
+        where a batched one has one extra LEADING axis (shape ``(B, *original)``) and an
+        unbatched one is the original value, shared by every element. Return one variable
+        per output of ``node``: with the leading batch axis (same dtype, one more dim), or,
+        for an output that cannot vary per batch element, without it (``Shape`` returns the
+        element's shape). Return ``None`` to decline (e.g. a batched index): the driver
+        (jitgraph.ir.vectorize) then falls back to ``Blockwise(op, batched)``, a loop that
+        is correct for every op. This default declines. Shared helpers (``lift``,
+        ``align``, ``shift_axes``, ...) live in jitgraph.ir.vectorize; import them inside
+        the method (that module imports the op modules).
+        """
+        return None
+
+    def do_constant_folding(self, node: Node) -> bool:
+        """Whether ``node`` may be computed at compile time when its inputs are constants
+        (False for ops with an effect at run time, such as printing.Print)."""
+        return True
 
     def __call__(self, *inputs: Any) -> Any:
         node = self.make_node(*inputs)

@@ -3,8 +3,8 @@
 ``Blockwise(core_op, batched)`` takes the core op's inputs, where ``batched[i]`` says that
 input ``i`` carries one extra leading axis (the batch); unbatched inputs are passed as they
 are to every element. It is the generic fallback of graph vectorization
-(``jitgraph.ir.vectorize``) for ops without a batching rule: correct for every op, but its
-reference implementation is a Python loop over the batch.
+(``jitgraph.ir.vectorize``) for ops whose ``vectorize_node`` declines: correct for every op,
+but its reference implementation is a Python loop over the batch.
 
 The per-element computation is a *core node*: the core op applied to one element's worth of
 inputs (fresh variables of the element types for the batched inputs, the real variables for

@@ -88,6 +88,18 @@ class Alloc(Op):
         value, *sizes = node.inputs
         return [sum_to(output_grads[0], value), *[DISCONNECTED] * len(sizes)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """A batched value: its element aligned to the target rank, the batch size prepended
+        (batched sizes: Blockwise)."""
+        from jitgraph.ir.vectorize import align, batch_size_of
+
+        if any(batched[1:]):
+            return None
+        value, *sizes = inputs
+        return [Alloc()(align(value, True, len(sizes)), batch_size_of(value), *sizes)]
+
     def short_description(self) -> str:
         return "alloc"
 

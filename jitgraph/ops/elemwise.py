@@ -119,6 +119,15 @@ class Elemwise(Op):
         terms = rule(inputs, output, output_grads[0])
         return [fit_gradient(term, x) for term, x in zip(terms, inputs, strict=True)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """Unbatched inputs get a broadcastable leading axis; the same Elemwise applies."""
+        from jitgraph.ir.vectorize import lift
+
+        lifted = [lift(v, flag) for v, flag in zip(inputs, batched)]
+        return list(self.make_node(*lifted).outputs)
+
     def short_description(self) -> str:
         return f"elementwise {self.scalar_op}"
 

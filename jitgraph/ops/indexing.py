@@ -439,6 +439,15 @@ class Subtensor(Op):
         grad_x = increment_op(self.index)(zeros, output_grad, *index_inputs)
         return [grad_x, *[DISCONNECTED] * len(index_inputs)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """A full slice over the batch axis, then the same index (batched indices:
+        Blockwise)."""
+        if any(batched[1:]):
+            return None
+        return [Subtensor((FULL_SLICE, *self.index))(*inputs)]
+
     def __str__(self) -> str:
         return f"{type(self).__name__}{{{describe_pattern(self.index)}}}"
 
@@ -460,6 +469,13 @@ class AdvancedSubtensor(Subtensor):
         if not is_advanced(self.index):
             raise TypeError("AdvancedSubtensor needs an array or mask index; use Subtensor")
         return super().make_node(*inputs)
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """Declines (Blockwise): NumPy moves the axes of non-adjacent array indices to the
+        front, so a leading full slice would not keep the batch axis first."""
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -539,6 +555,24 @@ class IncSubtensor(Op):
         grad_y = sum_to(indexing_op(self.index)(output_grad, *index_inputs), y)
         return [grad_x, grad_y, *[DISCONNECTED] * len(index_inputs)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """A full slice over the batch axis; an unbatched ``x`` is broadcast to the batch, a
+        batched ``y`` is aligned to the indexed region's rank (an unbatched ``y``
+        broadcasts). Batched indices: Blockwise."""
+        from jitgraph.ir.vectorize import align, batch_size_of, broadcast_to_batch, first_batched
+
+        if any(batched[2:]):
+            return None
+        x, y, *index = inputs
+        old_x, old_index = node.inputs[0], node.inputs[2:]
+        target_ndim = len(output_shape(self.index, old_x.type.shape, static_knowns(old_index)))
+        size = batch_size_of(first_batched(batched, inputs))
+        x = x if batched[0] else broadcast_to_batch(x, size)
+        y = align(y, True, target_ndim) if batched[1] else y
+        return [dataclasses.replace(self, index=(FULL_SLICE, *self.index))(x, y, *index)]
+
     def __str__(self) -> str:
         name = type(self).__name__
         if self.set_instead_of_inc:
@@ -552,6 +586,13 @@ class IncSubtensor(Op):
 @dataclasses.dataclass(frozen=True)
 class AdvancedIncSubtensor(IncSubtensor):
     """IncSubtensor for array/mask indices (Theano's AdvancedIncSubtensor)."""
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """Declines (Blockwise), as AdvancedSubtensor does: array indices may move the
+        indexed axes in front of the batch axis."""
+        return None
 
 
 def _broadcastable_to(shape: Sequence[int], target: Sequence[int | None]) -> bool:

@@ -124,6 +124,26 @@ class Dot(Op):
             return _low_rank_dot_grads(a, b, out_grad)
         return _tensor_dot_grads(a, b, out_grad)
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """numpy.dot per element, by rank: a 0-d operand multiplies; a batched first operand
+        keeps its contracted axis last (Dot applies as is); a batched second operand only is
+        a tensordot; both batched is a batched matrix product."""
+        from jitgraph.ir.vectorize import cast_to
+
+        a, b = node.inputs
+        a_ndim, b_ndim = a.type.ndim, b.type.ndim
+        if a_ndim == 0 or b_ndim == 0:
+            result = _batched_scale(batched, inputs, a_ndim + b_ndim)
+        elif batched[0] and not batched[1]:
+            result = Dot()(*inputs)
+        elif not batched[0]:
+            result = _dot_batched_right(inputs[0], inputs[1], a_ndim, b_ndim)
+        else:
+            result = _dot_both_batched(inputs[0], inputs[1], a_ndim, b_ndim)
+        return [cast_to(result, node.outputs[0].type.dtype)]
+
 
 def _transposed(x: Var) -> Var:
     """``x`` with its last two axes exchanged."""
@@ -176,6 +196,46 @@ def _tensor_dot_grads(a: Var, b: Var, out_grad: Var) -> list[GradTerm]:
 
 
 # ----------------------------------------------------------------------------- matmul
+# ----------------------------------------------------------------------------- Dot batching
+def _batched_scale(batched: Sequence[bool], inputs: Sequence[Var], ndim: int) -> Var:
+    """dot with a 0-d operand, per element: a broadcast multiplication."""
+    from jitgraph.ir.vectorize import align
+    from jitgraph.ops.elemwise import Elemwise
+    from jitgraph.ops.scalar import SCALAR_OPS
+
+    aligned = [align(v, flag, ndim) for v, flag in zip(inputs, batched)]
+    return Elemwise(SCALAR_OPS["multiply"])(*aligned)
+
+
+def _dot_batched_right(a: Var, b_batched: Var, a_ndim: int, b_ndim: int) -> Var:
+    """dot(a, b[i]) for every i: a tensordot whose batch axis lands after a's free axes,
+    then moved to the front."""
+    from jitgraph.ops.shape import DimShuffle
+
+    contracted_b = b_ndim - 2 if b_ndim >= 2 else 0
+    product = TensorDot((a_ndim - 1,), (contracted_b + 1,))(a, b_batched)
+    ndim = product.type.ndim
+    batch_axis = a_ndim - 1
+    order = (batch_axis, *range(batch_axis), *range(batch_axis + 1, ndim))
+    if order == tuple(range(ndim)):
+        return product
+    return DimShuffle(ndim, order)(product)
+
+
+def _dot_both_batched(a: Var, b: Var, a_ndim: int, b_ndim: int) -> Var:
+    """dot(a[i], b[i]): one batched matmul for vectors and matrices (a vector becomes a
+    1-row or 1-column matrix, whose unit axis is dropped afterwards), else BatchedDot."""
+    from jitgraph.ops.shape import DimShuffle
+
+    if a_ndim > 2 or b_ndim > 2:
+        return BatchedDot()(a, b)
+    a_matrix = a if a_ndim == 2 else DimShuffle(2, (0, "x", 1))(a)
+    b_matrix = b if b_ndim == 2 else DimShuffle(2, (0, 1, "x"))(b)
+    product = Matmul()(a_matrix, b_matrix)
+    keep = (0, *((1,) if a_ndim == 2 else ()), *((2,) if b_ndim == 2 else ()))
+    return product if keep == (0, 1, 2) else DimShuffle(3, keep)(product)
+
+
 def _broadcast_static(x: int | None, y: int | None) -> int | None:
     """One broadcast batch dim of static sizes (None unknown); raises on a clash."""
     if x == 1 or (x is None and y not in (None, 1)):

@@ -390,6 +390,14 @@ class Reduce(Op):
         term = self.kind.grad(x, out, out_grad, self.axis)
         return [as_gradient_of(term, x) if isinstance(term, Var) else term]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same reduction over the axes one to the right."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axis", batched, inputs)
+
     def __str__(self) -> str:
         axis = ", ".join(map(str, self.axis))
         extra = "".join(
@@ -456,6 +464,17 @@ class ArgReduce(Op):
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         # Theano: an index does not vary smoothly with x; its gradient is zero.
         return [zeros_gradient(node.inputs[0])]
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The axes one to the right; axis=None (every axis of the element) becomes every
+        axis but the batch axis."""
+        from jitgraph.ir.vectorize import shift_axes
+
+        element_ndim = node.inputs[0].type.ndim
+        axes = tuple(range(element_ndim)) if self.axis is None else self.axis
+        return [dataclasses.replace(self, axis=shift_axes(axes))(inputs[0])]
 
     def __str__(self) -> str:
         axis = "None" if self.axis is None else "(" + ", ".join(map(str, self.axis)) + ")"
@@ -570,6 +589,14 @@ class CumOp(AlongAxis):
         else:
             term = T.true_div(_reversed_cumsum(T.mul(node.outputs[0], out_grad), axis), values)
         return [_unflatten_like(term, x) if self.axis is None else term]
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same op along the axis one to the right (axis=None flattens: Blockwise)."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axis", batched, inputs)
 
     def __str__(self) -> str:
         return f"CumOp{{{self.axis}, {'add' if self.kind == 'sum' else 'mul'}}}"

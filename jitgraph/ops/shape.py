@@ -115,6 +115,13 @@ class DimShuffle(Op):
         order = tuple(kept.index(a) if a in kept else "x" for a in range(self.input_ndim))
         return [DimShuffle(len(kept), order)(out_grad)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The batch axis stays first; every element axis moves one to the right."""
+        order = tuple(a if a == "x" else a + 1 for a in self.new_order)  # type: ignore[operator]
+        return [DimShuffle(self.input_ndim + 1, (0, *order))(inputs[0])]
+
     def __str__(self) -> str:
         return f"DimShuffle{{{','.join(str(a) for a in self.new_order)}}}"
 
@@ -144,6 +151,19 @@ class Shape(Op):
 
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         return [DISCONNECTED]  # the values of x do not change its shape
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The shape of one element: the batched shape without its first entry, unbatched
+        (a constant when the element's shape is static)."""
+        from jitgraph.tensor.basic import constant
+
+        element_shape = inputs[0].type.shape[1:]
+        if None not in element_shape:
+            return [constant(np.asarray(element_shape, dtype="int64"))]
+        slice_from_one = Subtensor((("s", True, False, False),))
+        return [slice_from_one(Shape()(inputs[0]), int64_constant(1))]
 
 
 # ----------------------------------------------------------------------------- shape scalars
@@ -377,6 +397,17 @@ class Reshape(Op):
         back = Reshape(x.type.ndim)(output_grads[0], *shape_scalars(x))
         return [back, *[DISCONNECTED] * len(sizes)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The batch size prepended to the target shape (batched sizes: Blockwise)."""
+        from jitgraph.ir.vectorize import batch_size_of
+
+        if any(batched[1:]):
+            return None
+        x, *sizes = inputs
+        return [Reshape(self.ndim + 1)(x, batch_size_of(x), *sizes)]
+
     def short_description(self) -> str:
         return f"reshape to {self.ndim}-d"
 
@@ -459,6 +490,14 @@ class SpecifyShape(Op):
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         return [output_grads[0], *[DISCONNECTED] * len(self.axes)]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same op with its axes one to the right (batched sizes: Blockwise)."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axes", batched, inputs)
+
 
 @dataclasses.dataclass(frozen=True)
 class Rebroadcast(Op):
@@ -510,6 +549,12 @@ class Rebroadcast(Op):
         changes = tuple((a, want[a]) for a, _ in self.pattern if have[a] != want[a])
         return [Rebroadcast(changes)(out_grad) if changes else out_grad]
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same pattern, its axes one to the right."""
+        return [Rebroadcast(tuple((axis + 1, flag) for axis, flag in self.pattern))(inputs[0])]
+
     def __str__(self) -> str:
         marks = ", ".join(f"{a}:{'1' if b else '?'}" for a, b in self.pattern)
         return f"Rebroadcast{{{marks}}}"
@@ -533,6 +578,12 @@ class TensorCopy(Op):
 
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         return [output_grads[0]]
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """A copy of the batch."""
+        return [TensorCopy()(inputs[0])]
 
 
 # ----------------------------------------------------------------------------- join and split
@@ -623,6 +674,16 @@ class Join(Op):
         node_out = Split(len(sizes), self.axis).make_node(output_grads[0], splits)
         return list(node_out.outputs)
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """Unbatched tensors are broadcast to the batch; the join axis moves one right."""
+        from jitgraph.ir.vectorize import batch_size_of, broadcast_to_batch, first_batched
+
+        size = batch_size_of(first_batched(batched, inputs))
+        tensors = [v if flag else broadcast_to_batch(v, size) for v, flag in zip(inputs, batched)]
+        return [Join(self.axis + 1)(*tensors)]
+
     def __str__(self) -> str:
         return f"Join{{axis={self.axis}}}"
 
@@ -698,6 +759,14 @@ class Split(Op):
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
         # The driver gives zeros for the pieces that do not reach the cost.
         return [Join(self.axis)(*output_grads), DISCONNECTED]
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same op with its axis one to the right (batched split sizes: Blockwise)."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axis", batched, inputs)
 
     def __str__(self) -> str:
         return f"Split{{n_splits={self.n_splits}, axis={self.axis}}}"
@@ -838,6 +907,14 @@ class Repeat(Op):
         target = zeros[(slice(None),) * self.axis + (source,)]
         return T.inc_subtensor(target, out_grad)
 
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same op with its axis one to the right (batched repeats: Blockwise)."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axis", batched, inputs)
+
 
 @dataclasses.dataclass(frozen=True)
 class Roll(Op):
@@ -865,3 +942,11 @@ class Roll(Op):
         _, shift = node.inputs
         back = Elemwise(SCALAR_OPS["negative"])(shift)
         return [Roll(self.axis)(output_grads[0], back), DISCONNECTED]
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        """The same op with its axis one to the right (batched shift or axis=None: Blockwise)."""
+        from jitgraph.ir.vectorize import vectorize_along_axes
+
+        return vectorize_along_axes(self, "axis", batched, inputs)

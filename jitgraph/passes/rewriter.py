@@ -156,6 +156,12 @@ class _Walk:
     def _set(self, old: Var, new: Var) -> None:
         self.memo[id(old)] = new
         self.memo[id(new)] = new
+        if new is not old and new.owner is not None:
+            # Errors at run time name the user's line: the rewritten value inherits it.
+            if old.created_at is not None:
+                new.created_at = old.created_at
+            if new.name is None:
+                new.name = old.name
 
     def _alias(self, old: Sequence[Var], new: Sequence[Var]) -> None:
         for o, n in zip(old, new, strict=True):
@@ -167,7 +173,13 @@ class _Walk:
         inputs = [self.memo[id(v)] for v in original.inputs]
         node = original
         if any(a is not b for a, b in zip(inputs, original.inputs, strict=True)):
-            node = original.op.make_node(*inputs)
+            try:
+                node = original.op.make_node(*inputs)
+            except (TypeError, ValueError, IndexError):
+                # Rewritten inputs can expose an error the op checks at build time (a
+                # folded index now known out of bounds): keep the node as the user built
+                # it, so the error is raised when the function runs, with the user's line.
+                node = original
         self.stats.nodes_visited += 1
         replacement = self._apply_rules(node)
         if replacement is None:

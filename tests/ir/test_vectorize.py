@@ -21,9 +21,10 @@ import jitgraph
 import jitgraph.tensor as T
 from jitgraph.ir.graph import Node, Var, toposort
 from jitgraph.ir.types import TensorType
-from jitgraph.ir.vectorize import BATCH_RULES, vectorize_graph
+from jitgraph.ir.vectorize import vectorize_graph
 from jitgraph.ops.base import GradTerm, Op
 from jitgraph.ops.blockwise import Blockwise
+from jitgraph.ops.indexing import AdvancedIncSubtensor, AdvancedSubtensor
 from jitgraph.ops.linalg import Dot
 from jitgraph.ops.reduce import Sort
 from jitgraph.ops.shape import Shape
@@ -285,7 +286,22 @@ def test_sort_falls_back_to_blockwise() -> None:
     x = T.dmatrix("x")
     vectorized = check_vectorized([x], [T.sort(x, axis=0), T.argsort(x)], [True], [random(3, 4, 5)])
     assert Blockwise in ops_in(vectorized)
-    assert Sort not in BATCH_RULES
+    assert Sort.vectorize_node is Op.vectorize_node  # no rule of its own: the default
+    node = T.sort(x).owner
+    assert node.op.vectorize_node(node, [True], [T.dtensor3("xs")]) is None
+
+
+def test_advanced_indexing_does_not_inherit_the_basic_rule() -> None:
+    """AdvancedSubtensor subclasses Subtensor but declines: with non-adjacent array indices
+    NumPy moves the indexed axes first, so the basic rule's leading full slice is wrong."""
+    x, y = T.dtensor3("x"), T.dvector("y")
+    rows, cols = np.array([0, 1]), np.array([2, 0])
+    outputs = [x[rows, :, cols], T.inc_subtensor(x[rows, 1, cols], y)]
+    assert isinstance(outputs[0].owner.op, AdvancedSubtensor)
+    assert isinstance(outputs[1].owner.op, AdvancedIncSubtensor)
+    values = [random(BATCH, 2, 3, 4), random(BATCH, 2)]
+    vectorized = check_vectorized([x, y], outputs, [True, True], values)
+    assert ops_in(vectorized).count(Blockwise) == 2
 
 
 def test_blockwise_with_a_batched_index() -> None:
@@ -414,10 +430,26 @@ class Doubler(Op):
         return [self(inputs[0])]
 
 
+@dataclasses.dataclass(frozen=True)
+class DecliningDoubler(Doubler):
+    """Doubler whose batching rule declines: the driver must fall back to Blockwise."""
+
+    def vectorize_node(
+        self, node: Node, batched: Sequence[bool], inputs: Sequence[Var]
+    ) -> list[Var] | None:
+        return None
+
+
 def test_an_op_method_wins_over_the_fallback() -> None:
     x = T.dvector("x")
     vectorized = check_vectorized([x], [Doubler()(x) + 1], [True], [random(BATCH, 4)])
     assert Blockwise not in ops_in(vectorized) and Doubler in ops_in(vectorized)
+
+
+def test_a_declining_method_falls_back_to_blockwise() -> None:
+    x = T.dvector("x")
+    vectorized = check_vectorized([x], [DecliningDoubler()(x)], [True], [random(BATCH, 4)])
+    assert ops_in(vectorized) == [Blockwise]
 
 
 # ----------------------------------------------------------------------------- errors
