@@ -41,7 +41,8 @@ from jitgraph.ir.graph import Const, Graph, Node, Var, ancestors, make_constant
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import Op
 from jitgraph.ops.indexing import Subtensor
-from jitgraph.ops.shape import DimShuffle, Join, Shape, int64_constant, shape_scalars
+from jitgraph.ops.joining import Join
+from jitgraph.ops.shape import DimShuffle, Shape, int64_constant, shape_scalars
 from jitgraph.passes.rewriter import RuleSet, rewrite
 
 # Elements; a folded output larger than this stays a node, so the value is computed at run

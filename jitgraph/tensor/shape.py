@@ -21,18 +21,14 @@ import numpy as np
 
 from jitgraph.ir.graph import Const, Var
 from jitgraph.ops.reduce import REDUCTIONS, Reduce
+from jitgraph.ops.joining import Join, Repeat, Roll, Split, Tile
 from jitgraph.ops.shape import (
     DimShuffle,
-    Join,
     Rebroadcast,
-    Repeat,
     Reshape,
-    Roll,
     Shape,
     SpecifyShape,
-    Split,
     TensorCopy,
-    Tile,
     as_shape_scalars,
     int64_constant,
     multiply,

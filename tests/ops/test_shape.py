@@ -15,7 +15,8 @@ import jitgraph
 import jitgraph.tensor as T
 from jitgraph import dtypes
 from jitgraph.ir.graph import Var
-from jitgraph.ops.shape import Join, Reshape, SpecifyShape, resolve_reshape, static_int
+from jitgraph.ops.joining import Join
+from jitgraph.ops.shape import Reshape, SpecifyShape, resolve_reshape, static_int
 from jitgraph.testing import assert_infer_shape as check_infer_shape
 
 ALL_DTYPES = [d for d in dtypes.ALL if d != "float16"]
