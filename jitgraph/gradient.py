@@ -23,7 +23,7 @@ import numpy as np
 
 from jitgraph import dtypes
 from jitgraph.config import config
-from jitgraph.ir.graph import Node, Var, ancestors, graph_inputs, toposort
+from jitgraph.ir.graph import Graph, Node, Var, ancestors, graph_inputs, toposort
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import DISCONNECTED, Disconnected, GradTerm, NoGradientError, Op, Undefined
 
@@ -274,6 +274,14 @@ def grad(
     and boolean variables have zero gradients (of floatX). An undefined gradient raises
     NullTypeGradError (``null_gradients='raise'``) or is returned (``'return'``).
 
+    The cost is differentiated in its numerically stable form: it is first rewritten by
+    the optimizer's stabilize rules (``log(1 + exp(x))`` -> ``softplus(x)``, a hand-written
+    sigmoid -> ``sigmoid``, ``log(sigmoid(x))`` -> ``-softplus(-x)``, ...; see
+    jitgraph/passes/stabilize.py). The rewrite preserves values, so the gradient is the
+    same function, but it stays finite where the unstable form overflows. ``wrt``,
+    ``consider_constant`` and ``known_grads`` variables are kept as they are (the rules
+    do not reach through them).
+
     >>> import jitgraph
     >>> import jitgraph.tensor as T
     >>> x, y = T.dscalars("x", "y")
@@ -311,9 +319,14 @@ def _grad(
     options: _GradOptions,
 ) -> Any:
     wrt_list, kind = _as_var_list(wrt, "grad: wrt")
-    seeds = _seed_gradients(cost, known_grads)
+    seeds = _seed_gradients(cost, known_grads)  # checks the arguments first
     blockers = _constant_list(consider_constant)
     cost_name = cost.name if options.add_names and isinstance(cost, Var) else None
+    stable = _stable_roots([var for var, _ in seeds.values()], [*wrt_list, *blockers])
+    if stable is not None:
+        cost = None if cost is None else stable[id(cost)]
+        known_grads = {stable[id(var)]: value for var, value in (known_grads or {}).items()}
+        seeds = _seed_gradients(cost, known_grads)
     walk = _Backprop(seeds, wrt_list, blockers, cost_name, options.additive_seeds)
     disconnected_inputs = options.disconnected_inputs
     null_gradients, return_disconnected = options.null_gradients, options.return_disconnected
@@ -339,6 +352,40 @@ def _grad(
             total = _cast_to(total, var.type.dtype)
         final.append(total)
     return _mirror(kind, final)
+
+
+def _stable_roots(roots: list[Var], protected: list[Var]) -> dict[int, Var] | None:
+    """{id(root): its stable form} after the stabilize rules (None: nothing changed).
+
+    ``protected`` variables (wrt, consider_constant) and roots that other roots depend on
+    (known_grads inside the cost) must keep their place in the graph: those that are
+    intermediate values stand in as opaque inputs during the rewrite, so no rule reaches
+    through them and every path from them to the roots stays. The canonicalize rules are
+    not run: ``x - x`` -> zeros would disconnect x, which grad reports as an error.
+    """
+    from jitgraph.ir.rebuild import replace
+    from jitgraph.passes.stabilize import stabilize
+
+    protected_ids = {id(v) for v in protected}
+    inner = {id(v) for v in ancestors([v for r in roots if r.owner for v in r.owner.inputs])}
+    cut = [
+        var
+        for var in {id(v): v for v in [*protected, *roots]}.values()
+        if var.owner is not None and (id(var) in inner or id(var) in protected_ids)
+    ]
+    stand_ins = {var: var.clone() for var in cut}
+    opaque = replace(roots, stand_ins)
+    graph = Graph(graph_inputs(opaque), opaque)
+    stable = stabilize(graph)
+    if stable is graph:
+        return None
+    restored = replace(list(stable.outputs), {new: old for old, new in stand_ins.items()})
+    if len({id(v) for v in restored}) < len({id(v) for v in roots}):
+        return None  # two seeds became one variable: keep them apart
+    before, after = {id(v) for v in ancestors(roots)}, {id(v) for v in ancestors(restored)}
+    if any(id(v) in before and id(v) not in after for v in protected):
+        return None  # a rule dropped a wrt or consider_constant variable: keep the original
+    return {id(old): new for old, new in zip(roots, restored, strict=True)}
 
 
 def _handle_disconnected(var: Var, policy: str, stacklevel: int) -> None:

@@ -84,6 +84,9 @@ class _DebugPrinter:
     stop_on_name: bool
     done: dict[Any, str]  # node (or variable) -> its id text, once printed
     used_ids: dict[Any, str]
+    # Nodes whose op holds an inner program (``op.inner_text()``: a fused kernel), listed
+    # after the trees as Theano lists inner graphs.
+    inner: list[Node] = dataclasses.field(default_factory=list)
 
     def id_text(self, obj: Node | Var) -> str:
         if obj in self.used_ids:
@@ -115,6 +118,8 @@ class _DebugPrinter:
                 self.stream.write(line.rstrip() + "\n")
                 continue
             already_printed = node in self.done
+            if not already_printed and hasattr(node.op, "inner_text"):
+                self.inner.append(node)
             self.stream.write(self._node_line(var, node, prefix, type_text, order) + "\n")
             if already_printed or (self.stop_on_name and var.name is not None):
                 continue
@@ -124,6 +129,16 @@ class _DebugPrinter:
                 stack.append(
                     (node.inputs[position], prefix_child + " |", child_prefix, depth_left - 1)
                 )
+
+    def print_inner(self) -> None:
+        """The "Inner graphs" section: each inner program, its lines marked with '>'."""
+        if not self.inner:
+            return
+        self.stream.write("\nInner graphs:\n")
+        for node in self.inner:
+            self.stream.write(f"\n{node.op} {self.done[node]}".rstrip() + "\n")
+            for line in node.op.inner_text().splitlines():  # type: ignore[attr-defined]
+                self.stream.write(f" >{line}\n")
 
     def _node_line(
         self, var: Var, node: Node, prefix: str, type_text: str, order: dict[int, int] | None
@@ -171,6 +186,7 @@ def debugprint(
     done: dict[Any, str] | None = None,
     print_storage: bool = False,
     used_ids: dict[Any, str] | None = None,
+    print_inner: bool = True,
 ) -> Any:
     """Print a graph as an indented tree, one line per node or input (Theano's format).
 
@@ -182,7 +198,8 @@ def debugprint(
     ``''``. ``stop_on_name``: do not expand named variables. A node reached a second
     time is printed with its id only. ``done``/``used_ids``: dicts shared between calls
     to keep ids consistent. ``print_storage`` is accepted and has no effect (compiled
-    functions keep no storage map to show).
+    functions keep no storage map to show). ``print_inner``: after the trees, list the
+    inner program of each printed node that has one (the kernel of a ``Fused`` node).
 
     >>> import jitgraph.tensor as T
     >>> x = T.dvector("x")
@@ -205,6 +222,8 @@ def debugprint(
     )
     for root, order in _roots_to_print(obj):
         printer.print_tree(root, depth, order)
+    if print_inner:
+        printer.print_inner()
     if file == "str":
         return stream.getvalue()  # type: ignore[attr-defined]
     stream.flush()

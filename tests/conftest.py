@@ -42,7 +42,8 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     previous = os.environ.get(CACHE_DIR_ENV_VAR)
     os.environ[CACHE_DIR_ENV_VAR] = cache_dir
     try:
-        with config.change_flags(cache_dir=cache_dir):
+        # check_passes: the IR verifier runs after every optimizer pass of every compile.
+        with config.change_flags(cache_dir=cache_dir, check_passes=True):
             yield cache_dir
     finally:
         if previous is None:

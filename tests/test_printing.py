@@ -86,7 +86,7 @@ def test_debugprint_print_type() -> None:
 
 def test_debugprint_function_shows_execution_order(xy: tuple) -> None:
     x, y = xy
-    f = jitgraph.function([x, y], x + y * 2)
+    f = jitgraph.function([x, y], x + y * 2, mode="REFERENCE")
     assert debugprint(f, file="str") == (
         "Elemwise{add} [id A] ''   1\n"
         " |x [id B]\n"
@@ -213,7 +213,7 @@ def test_pp_arrays() -> None:
 
 def test_pp_functions_lists_and_unknown_ops(xy: tuple) -> None:
     x, y = xy
-    f = jitgraph.function([x, y], [x + y, x * y])
+    f = jitgraph.function([x, y], [x + y, x * y], mode="REFERENCE")
     assert pp(f) == "(x + y)\n(x * y)"
     assert pp([x, y]) == "x\ny"
     assert pp(Print("hello")(x) + y) == "(Print{hello}(x) + y)"  # default: Op(inputs)
@@ -294,7 +294,7 @@ def test_pydotprint_default_outfile_in_cwd(
 def test_pydotprint_dot_text_content(tmp_path: Path) -> None:
     a, b = T.dscalars("a", "b")
     s = jitgraph.shared(1.0, name="s")
-    f = jitgraph.function([a, b], (a + b) * s + 2.0)
+    f = jitgraph.function([a, b], (a + b) * s + 2.0, mode="REFERENCE")
     pydotprint(f, outfile=str(tmp_path / "f.dot"), print_output_file=False)
     text = (tmp_path / "f.dot").read_text()
     assert (
@@ -392,3 +392,13 @@ def test_multi_output_nodes_print_their_output_index() -> None:
     assert pp(second + first) == "(Split(x) + Split(x))"
     drawing = pydotprint([second], format="dot", return_image=True)
     assert isinstance(drawing, bytes) and b'fillcolor="grey"' in drawing  # unused output
+
+
+def test_debugprint_of_an_optimized_function_lists_its_kernels() -> None:
+    a, b = T.dmatrices("a", "b")
+    diff = a - b
+    f = jitgraph.function([a, b], [diff, abs(diff), diff**2])
+    text = debugprint(f, file="str")
+    assert text.count("Fused{subtract,absolute,square}") >= 3  # one node, three outputs
+    assert "Inner graphs:" in text and "t0: float64 = subtract(in0, in1)" in text
+    assert len(f.kernels) == 1 and "absolute" in f.kernels[0].as_text()

@@ -16,21 +16,32 @@ implementation fails loudly instead of returning garbage.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import byte_bounds
 
 from jitgraph.ir.graph import Const, Graph, Node
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GraphError
+from jitgraph.ops.elemwise import check_runtime_broadcast
+from jitgraph.passes.memory import MemoryPlan, WritesIntoBuffers, elementwise_ufunc, is_kernel
 
 
 class Program:
-    """A graph ready to run: ``run(input_values) -> output_values``."""
+    """A graph ready to run: ``run(input_values) -> output_values``.
 
-    def __init__(self, graph: Graph) -> None:
+    With a ``MemoryPlan`` (jitgraph/passes/memory.py), nodes write into the buffers of
+    dead intermediates where the plan says so, and the planned in-place nodes run last:
+    each is validated before the first write, and writes into its input's buffer when the
+    run-time checks pass (a fresh buffer otherwise). The output of a planned in-place
+    update may then BE that input's array, already updated.
+    """
+
+    def __init__(self, graph: Graph, plan: MemoryPlan | None = None) -> None:
         self.graph = graph
         slot: dict[int, int] = {}
         for var in graph.variables():
@@ -39,19 +50,51 @@ class Program:
         self.input_slots = [slot[id(v)] for v in graph.inputs]
         self.constants = [(slot[id(v)], v.data) for v in graph.variables() if isinstance(v, Const)]
         self.output_slots = [slot[id(v)] for v in graph.outputs]
+        order = plan.order if plan is not None else tuple(graph.nodes)
+        n_first = len(order) - (plan.n_inplace_nodes if plan is not None else 0)
+        reuse = {id(w): slot[id(d)] for w, d in plan.reuse.items()} if plan is not None else {}
+        self.steps = self._first_steps(order, n_first, slot, reuse)
+        self.inplace_steps = [
+            self._inplace_step(graph, slot, k, j) for k, j in (plan.inplace if plan else {}).items()
+        ]
+
+    def _first_steps(
+        self, order: Sequence[Node], n_first: int, slot: dict[int, int], reuse: dict[int, int]
+    ) -> list[Step]:
+        """One step per node of ``order[:n_first]`` (the in-place nodes run apart), with
+        the slots it frees and, where the plan says so, the slots of the dead buffers it
+        writes into (a donor slot is freed by its taker, not at its last use)."""
         keep = set(self.output_slots)
+        donors = set(reuse.values())
         last_use: dict[int, int] = {}
-        for step, node in enumerate(graph.nodes):
+        for step, node in enumerate(order):
             for v in (*node.outputs, *node.inputs):  # an output nobody reads dies at once
                 last_use[slot[id(v)]] = step
-        # Each step frees the slots it reads (or writes) for the last time, so an
-        # intermediate value lives only until its last use.
-        self.steps: list[tuple[Node, list[int], list[int], list[int]]] = []
-        for step, node in enumerate(graph.nodes):
+        steps: list[Step] = []
+        for step, node in enumerate(order[:n_first]):
             ins = [slot[id(v)] for v in node.inputs]
             outs = [slot[id(v)] for v in node.outputs]
-            free = sorted({s for s in (*ins, *outs) if last_use.get(s) == step and s not in keep})
-            self.steps.append((node, ins, outs, free))
+            dying = {s for s in (*ins, *outs) if last_use.get(s) == step and s not in keep}
+            taken = [reuse.get(id(v), -1) for v in node.outputs]
+            into = None
+            if any(d >= 0 for d in taken):
+                into = (_writer_for(node), taken)
+                dying |= {d for d in taken if d >= 0}
+            steps.append((node, ins, outs, sorted(dying - (donors - set(taken))), into))
+        return steps
+
+    def _inplace_step(self, graph: Graph, slot: dict[int, int], k: int, j: int) -> InplaceStep:
+        node, output_index = graph.outputs[k].owner, graph.outputs[k].index
+        assert node is not None and output_index is not None
+        return InplaceStep(
+            node=node,
+            ins=[slot[id(v)] for v in node.inputs],
+            outs=[slot[id(v)] for v in node.outputs],
+            output_index=output_index,
+            target=self.input_slots[j],
+            target_position=j,
+            writer=_writer_for(node),
+        )
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         storage: list[Any] = [None] * self.n_slots
@@ -61,27 +104,182 @@ class Program:
             storage[s] = data
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-            for node, ins, outs, free in self.steps:
+            for node, ins, outs, free, into in self.steps:
                 args = [storage[s] for s in ins]
                 try:
-                    results = node.op.perform(node, args)
+                    if into is None:
+                        results = node.op.perform(node, args)
+                    else:
+                        donated = [storage[d] if d >= 0 else None for d in into[1]]
+                        results = _perform_reusing(into[0], args, donated)
                 except Exception as exc:  # noqa: BLE001 - re-raised with the node named
                     raise node_error(node, args, exc) from exc
-                if len(results) != len(outs):
-                    raise GraphError(
-                        f"internal error: {node.op} returned {len(results)} result(s) for "
-                        f"{len(outs)} output(s); please report this"
-                    )
-                for s, var, value in zip(outs, node.outputs, results, strict=True):
-                    storage[s] = check_result(node, var.type, value)
+                _store(storage, node, outs, results)
                 for s in free:
                     storage[s] = None
+            if self.inplace_steps:
+                _run_inplace(self.inplace_steps, storage, inputs)
         return [storage[s] for s in self.output_slots]
 
 
-def compile_graph(graph: Graph) -> Program:
-    """The graph as a ``Program`` of the reference interpreter."""
-    return Program(graph)
+def compile_graph(graph: Graph, plan: MemoryPlan | None = None) -> Program:
+    """The graph as a ``Program`` of the reference interpreter, following ``plan`` (from
+    ``jitgraph.passes.memory.plan_memory``) when one is given."""
+    return Program(graph, plan)
+
+
+def _store(storage: list[Any], node: Node, outs: Sequence[int], results: Sequence[Any]) -> None:
+    if len(results) != len(outs):
+        raise GraphError(
+            f"internal error: {node.op} returned {len(results)} result(s) for "
+            f"{len(outs)} output(s); please report this"
+        )
+    for s, var, value in zip(outs, node.outputs, results, strict=True):
+        storage[s] = check_result(node, var.type, value)
+
+
+# ---- writing into given buffers
+
+
+class _UfuncWriter:
+    """An Elemwise node whose ufunc writes into a given buffer (``out=``), running the
+    same loop as ``Elemwise.perform``."""
+
+    def __init__(self, node: Node, ufunc: np.ufunc) -> None:
+        self.node = node
+        self.ufunc = ufunc
+        self.compute, self.out_dtype = node.op.scalar_op.dtype_rule(  # type: ignore[attr-defined]
+            tuple(v.type.dtype for v in node.inputs)
+        )
+        # Each output dim takes its size from the first input that does not broadcast there.
+        self.size_from = [
+            next((i for i, v in enumerate(node.inputs) if v.type.shape[axis] != 1), -1)
+            for axis in range(node.outputs[0].type.ndim)
+        ]
+
+    def shapes(self, args: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+        check_runtime_broadcast(self.node, args)
+        return [tuple(1 if i < 0 else args[i].shape[a] for a, i in enumerate(self.size_from))]
+
+    def write(
+        self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
+    ) -> list[np.ndarray]:
+        cast = [a.astype(d, copy=False) for a, d in zip(args, self.compute, strict=True)]
+        (buffer,) = buffers
+        if buffer is None:
+            return [np.asarray(self.ufunc(*cast)).astype(self.out_dtype, copy=False)]
+        self.ufunc(*cast, out=buffer)
+        return [buffer]
+
+
+class _KernelWriter:
+    """A node whose op implements ``WritesIntoBuffers`` (a fused kernel)."""
+
+    def __init__(self, node: Node, op: WritesIntoBuffers) -> None:
+        self.node = node
+        self.op = op
+
+    def shapes(self, args: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+        return self.op.runtime_output_shapes(self.node, args)
+
+    def write(
+        self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
+    ) -> list[np.ndarray]:
+        return self.op.perform_into(self.node, args, buffers)
+
+
+Writer = _UfuncWriter | _KernelWriter
+Step = tuple[Node, list[int], list[int], list[int], tuple[Writer, list[int]] | None]
+
+
+def _writer_for(node: Node) -> Writer:
+    ufunc = elementwise_ufunc(node)
+    if ufunc is not None:
+        return _UfuncWriter(node, ufunc)
+    if is_kernel(node.op):
+        return _KernelWriter(node, node.op)  # type: ignore[arg-type]
+    raise GraphError(f"internal error: the memory plan writes {node.op} into a buffer")
+
+
+def _perform_reusing(
+    writer: Writer, args: Sequence[np.ndarray], donated: Sequence[np.ndarray | None]
+) -> list[np.ndarray]:
+    """The node's results, written into the donated buffers that have the right shape."""
+    shapes = writer.shapes(args)
+    buffers = [
+        buffer if buffer is not None and buffer.shape == shape and buffer.flags.writeable else None
+        for buffer, shape in zip(donated, shapes, strict=True)
+    ]
+    return writer.write(args, buffers)
+
+
+@dataclasses.dataclass(frozen=True)
+class InplaceStep:
+    node: Node
+    ins: list[int]
+    outs: list[int]
+    output_index: int  # the output written into the target's buffer
+    target: int  # the input slot overwritten
+    target_position: int  # its position among the inputs
+    writer: Writer
+
+
+def _run_inplace(steps: Sequence[InplaceStep], storage: list[Any], inputs: Sequence[Any]) -> None:
+    """Run the in-place nodes: validate all of them, compute those that fall back to a
+    fresh buffer, then write. Nothing is written before every check has passed, and a
+    validated write cannot fail, so a failing call changes no input."""
+    entangled = _overlapping(inputs)
+    checked: list[tuple[InplaceStep, list[Any], bool]] = []
+    for step in steps:
+        args = [storage[s] for s in step.ins]
+        try:
+            shapes = step.writer.shapes(args)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the node named
+            raise node_error(step.node, args, exc) from exc
+        overwrite = step.target_position not in entangled and _can_overwrite(
+            step, shapes[step.output_index], storage[step.target]
+        )
+        checked.append((step, args, overwrite))
+    for step, args, overwrite in checked:
+        if not overwrite:
+            _store(storage, step.node, step.outs, step.writer.write(args, [None] * len(step.outs)))
+    for step, args, overwrite in checked:
+        if overwrite:
+            buffers: list[np.ndarray | None] = [None] * len(step.outs)
+            buffers[step.output_index] = storage[step.target]
+            _store(storage, step.node, step.outs, step.writer.write(args, buffers))
+
+
+def _can_overwrite(step: InplaceStep, shape: tuple[int, ...], target: Any) -> bool:
+    """Whether the target input's array can take the output: the output's dtype and
+    shape, writeable, and without internal overlap."""
+    dtype = step.node.outputs[step.output_index].type.numpy_dtype
+    return (
+        isinstance(target, np.ndarray)
+        and target.dtype == dtype
+        and target.shape == shape
+        and target.flags.writeable
+        and (target.flags.c_contiguous or target.flags.f_contiguous)
+    )
+
+
+def _overlapping(inputs: Sequence[Any]) -> set[int]:
+    """The positions of the input arrays whose memory range overlaps another input's
+    (the caller passing a shared variable's array, two shared variables given one
+    array): ``np.may_share_memory`` for every pair, in O(n log n)."""
+    ranges = sorted(
+        (*byte_bounds(value), position)
+        for position, value in enumerate(inputs)
+        if isinstance(value, np.ndarray) and value.size
+    )
+    result: set[int] = set()
+    furthest_end, furthest_position = -1, -1  # the range reaching furthest so far
+    for start, end, position in ranges:
+        if start < furthest_end:
+            result.update((position, furthest_position))
+        if end > furthest_end:
+            furthest_end, furthest_position = end, position
+    return result
 
 
 def check_result(node: Node, ttype: TensorType, value: Any) -> np.ndarray:

@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from jitgraph.backends.kernel import Kernel
 from jitgraph.compile.convert import filter_value
 from jitgraph.compile.function_graph import CompiledGraph, build_graph
 from jitgraph.compile.io import In, Out
 from jitgraph.compile.mode import Mode, get_mode
 from jitgraph.compile.sharedvalue import Container, SharedVariable
 from jitgraph.ir.graph import Const, Graph, Var
+from jitgraph.passes.pipeline import Optimized
 
 
 class UnusedInputError(ValueError):
@@ -235,6 +237,24 @@ class Function:
         return self._compiled.mode
 
     @property
+    def kernels(self) -> list[Kernel]:
+        """The fused kernels of the optimized graph, in execution order (each has
+        ``as_text()``)."""
+        from jitgraph.passes.fuse import kernels
+
+        return kernels(self.graph)
+
+    @property
+    def unoptimized_graph(self) -> Graph:
+        """The graph as built from the outputs and updates, before the optimizer ran."""
+        return self._compiled.unoptimized
+
+    @property
+    def optimizer_report(self) -> Optimized:
+        """What each optimizer pass did (``.as_text()``: changed?, time, nodes after)."""
+        return Optimized(self.graph, self._compiled.pass_records)
+
+    @property
     def inputs(self) -> list[In]:
         return list(self._specs)
 
@@ -335,7 +355,13 @@ class Function:
         sources = values + [c.value for c in self._shared]
         results = self._compiled.program.run(sources)
         n_out = len(self._compiled.outputs)
-        new_state = _detached(results[n_out:], sources)
+        state = results[n_out:]
+        # A shared variable updated in place already holds its new value: no copy.
+        in_place = [
+            not isinstance(target, int) and value is sources[len(values) + target[1]]
+            for target, value in zip(self._compiled.update_targets, state, strict=True)
+        ]
+        new_state = _detached(state, sources, in_place)
         outputs = _detached(results[:n_out], [*sources, *new_state], self._borrow)
         # Commit every update together, only after everything was computed.
         for target, value in zip(self._compiled.update_targets, new_state, strict=True):

@@ -28,6 +28,8 @@ from jitgraph.ir.graph import (
 )
 from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
+from jitgraph.passes.memory import plan_memory
+from jitgraph.passes.pipeline import optimize
 
 # Where an update's new value goes: an explicit input (its position) or a shared variable.
 UpdateTarget = int | tuple[str, int]
@@ -60,8 +62,19 @@ class CompiledGraph:
         self.update_targets: list[UpdateTarget] = [
             t if isinstance(t, int) else ("shared", _index(shared, t)) for t, _ in updates
         ]
-        self.graph = Graph(explicit + shared, exprs)  # type: ignore[operator]
-        self.program: Program = compile_graph(self.graph)
+        self.unoptimized = Graph(explicit + shared, exprs)  # type: ignore[operator]
+        optimized = optimize(self.unoptimized, mode.name)
+        self.graph = optimized.graph
+        self.pass_records = optimized.records
+        # Shared variables may be updated in place (their buffer is theirs alone); the
+        # state of an In(update=...) input is not offered: its array may be the caller's.
+        candidates = {
+            len(outputs) + i: len(explicit) + target[1]
+            for i, target in enumerate(self.update_targets)
+            if not isinstance(target, int)
+        }
+        plan = None if mode.name == "REFERENCE" else plan_memory(self.graph, candidates)
+        self.program: Program = compile_graph(self.graph, plan)
 
     def copy(
         self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool

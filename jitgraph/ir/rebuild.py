@@ -17,6 +17,17 @@ from collections.abc import Mapping, Sequence
 from jitgraph.ir.graph import Var, toposort
 
 
+def inherit_origin(old: Var, new: Var) -> None:
+    """Let ``new``, a rebuilt or rewritten form of ``old``, keep the user's line where
+    ``old`` was created (run-time errors quote it) and its name if it has none."""
+    if new is old or new.owner is None:
+        return
+    if old.created_at is not None:
+        new.created_at = old.created_at
+    if new.name is None:
+        new.name = old.name
+
+
 def replace(outputs: Sequence[Var], mapping: Mapping[Var, Var]) -> list[Var]:
     """``outputs`` with every variable in ``mapping`` replaced by its value."""
     if not mapping:
@@ -30,6 +41,7 @@ def replace(outputs: Sequence[Var], mapping: Mapping[Var, Var]) -> list[Var]:
         for old, fresh in zip(node.outputs, rebuilt.outputs, strict=True):
             if id(old) not in new:
                 new[id(old)] = fresh
+                inherit_origin(old, fresh)
     return [new.get(id(v), v) for v in outputs]
 
 

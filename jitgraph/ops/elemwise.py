@@ -162,18 +162,35 @@ def fit_gradient(term: GradTerm, x: Var) -> GradTerm:
 
 def check_runtime_broadcast(node: Node, inputs: Sequence[np.ndarray]) -> None:
     """Raise GraphError if run-time shapes break the static broadcast pattern."""
-    ndim = node.outputs[0].type.ndim
+    patterns = [var.type.broadcastable for var in node.inputs]
+    loop_extents(node, inputs, patterns, node.outputs[0].type.ndim)
+
+
+def loop_extents(
+    node: Node,
+    inputs: Sequence[np.ndarray],
+    broadcastable: Sequence[tuple[bool, ...]],
+    ndim: int,
+) -> tuple[int, ...]:
+    """The extents of an elementwise loop over ``inputs`` (each with its broadcastable
+    pattern); GraphError naming the node and the inputs when the inputs that do not
+    broadcast along an axis disagree there. Shared by Elemwise and fused kernels."""
+    extents: list[int] = []
     for axis in range(ndim):
-        sizes = {}
-        for position, (var, value) in enumerate(zip(node.inputs, inputs, strict=True)):
-            if var.type.shape[axis] != 1:
-                sizes[position] = value.shape[axis]
+        sizes = {
+            position: value.shape[axis]
+            for position, value in enumerate(inputs)
+            if not broadcastable[position][axis]
+        }
         if len(set(sizes.values())) > 1:
             detail = ", ".join(
                 f"input {p} ({node.inputs[p].describe()}) has shape {inputs[p].shape}"
                 for p in sizes
             )
             raise GraphError(
-                f"shape mismatch in {node.op} at axis {axis}: {detail}. Only dims of static "
-                "size 1 broadcast (use a row/col type, keepdims=True or dimshuffle('x', ...))"
+                f"shape mismatch in {node.op.short_description()} at axis {axis}: {detail}. "
+                "Only dims of static size 1 broadcast (use a row/col type, keepdims=True or "
+                "dimshuffle('x', ...))"
             )
+        extents.append(next(iter(sizes.values()), 1))
+    return tuple(extents)

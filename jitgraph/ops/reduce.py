@@ -7,6 +7,10 @@ error, as in NumPy), the elementwise combine op and the accumulator's starting v
 fusion and the backends), and the dtype rule (Theano's: sum/prod of ints accumulate in
 int64/uint64, of bool in int64; floats keep their dtype).
 
+``max_or_neg_inf`` is internal (no front-end function): the max that the stable forms
+written by the stabilize pass shift by, -inf over an empty axis where ``T.max`` raises as
+NumPy does (floats only; its gradient is max's).
+
 >>> import jitgraph.tensor as T
 >>> T.bvector("v").sum().type
 TensorType(int64, scalar)
@@ -231,6 +235,28 @@ register(
 )
 register(
     ReduceKind("min", np.min, None, "minimum", _same, _highest, accepts="biuf", grad=_extremum_grad)
+)
+
+
+def _max_or_neg_inf(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``np.max`` that gives -inf over an empty axis instead of raising."""
+    return np.max(x, axis=axis, keepdims=keepdims, initial=-np.inf)
+
+
+# Internal: the max-shift of the stable forms (logsumexp, softmax, log_softmax that the
+# stabilize pass writes). The unstable forms it replaces are defined on empty axes
+# (log(sum(exp(x))) is -inf there), so the shift must be too; T.max keeps NumPy's error.
+register(
+    ReduceKind(
+        "max_or_neg_inf",
+        _max_or_neg_inf,
+        -np.inf,
+        "maximum",
+        _same,
+        lambda d: -np.inf,
+        accepts="f",
+        grad=_extremum_grad,
+    )
 )
 register(
     ReduceKind("all", np.all, True, "logical_and", _to_bool, lambda d: True, grad=_logical_grad)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from jitgraph.ir.graph import Graph, Node, Var
+from jitgraph.ir.rebuild import inherit_origin
 from jitgraph.ops.base import Op
 
 Replacement = Var | Sequence[Var] | None
@@ -131,6 +132,9 @@ class _Walk:
         self.rules = rules
         self.max_applications = max_applications
         self.memo: dict[int, Var] = {}
+        # The memo is keyed by id(var): every variable it has seen is kept alive here, so
+        # that no id is freed mid-walk and reused by a new variable (a stale hit).
+        self.alive: list[Var] = []
         self.stats = RewriteStats()
 
     def final(self, root: Var) -> Var:
@@ -156,12 +160,8 @@ class _Walk:
     def _set(self, old: Var, new: Var) -> None:
         self.memo[id(old)] = new
         self.memo[id(new)] = new
-        if new is not old and new.owner is not None:
-            # Errors at run time name the user's line: the rewritten value inherits it.
-            if old.created_at is not None:
-                new.created_at = old.created_at
-            if new.name is None:
-                new.name = old.name
+        self.alive.append(old)
+        inherit_origin(old, new)
 
     def _alias(self, old: Sequence[Var], new: Sequence[Var]) -> None:
         for o, n in zip(old, new, strict=True):
@@ -239,12 +239,7 @@ def _check_replacement(rule: Rule, node: Node, replacement: Sequence[Var]) -> No
         )
     for old, new in zip(node.outputs, replacement, strict=True):
         ot, nt = old.type, new.type
-        same_pattern = (
-            all(n == 1 for o, n in zip(ot.shape, nt.shape, strict=True) if o == 1)
-            if (ot.ndim == nt.ndim)
-            else False
-        )
-        if ot.dtype != nt.dtype or not same_pattern:
+        if ot.dtype != nt.dtype or ot.broadcastable != nt.broadcastable:
             raise RewriteError(
                 f"rule {rule.name!r} replaced an output of {node.op} of type {ot} by one of "
                 f"type {nt} (dtype, ndim and broadcastable dims must be kept)"

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from jitgraph.ir.graph import Const, Var
-from jitgraph.ops.reduce import REDUCTIONS, Reduce
 from jitgraph.ops.joining import Join, Repeat, Roll, Split, Tile
+from jitgraph.ops.reduce import REDUCTIONS, Reduce
 from jitgraph.ops.shape import (
     DimShuffle,
     Rebroadcast,

@@ -27,8 +27,17 @@ from hypothesis import strategies as st
 
 import jitgraph
 import jitgraph.tensor as T
+from jitgraph.gradient import verify_grad
 from jitgraph.ir.graph import Var
-from jitgraph.ops.reduce import REDUCTIONS, Argmax, CumOp, Reduce, Sort, accumulate_rule
+from jitgraph.ops.reduce import (
+    REDUCTIONS,
+    Argmax,
+    CumOp,
+    Reduce,
+    Sort,
+    accumulate_rule,
+    normalize_axis,
+)
 from jitgraph.ops.scalar import SCALAR_OPS
 from jitgraph.testing import assert_infer_shape
 
@@ -189,6 +198,78 @@ def test_empty_reductions() -> None:
         jitgraph.function([x], T.max(x, axis=1))(np.zeros((3, 0)))
     with pytest.raises(ValueError, match=r"min of an empty axis"):
         jitgraph.function([x], T.min(x))(np.zeros((0, 0)))
+
+
+# ----------------------------------------------------------------------------- max_or_neg_inf
+def max_or_neg_inf(x: Var, axis: Any = None, keepdims: bool = False) -> Var:
+    """The internal reduction the stable forms shift by (no front-end function)."""
+    axes = normalize_axis(axis, x.type.ndim)
+    return Reduce(REDUCTIONS["max_or_neg_inf"], axes, keepdims)(x)
+
+
+@settings()
+@given(data=st.data())
+def test_max_or_neg_inf_matches_numpy_max_with_initial(data: st.DataObject) -> None:
+    value = data.draw(arrays(FLOAT_DTYPES))
+    axis = data.draw(axis_specs(value.ndim))
+    keepdims = data.draw(st.booleans())
+    x = symbolic(value)
+    out = max_or_neg_inf(x, numpy_axis(axis), keepdims)
+    expected = np.max(value, axis=numpy_axis(axis), keepdims=keepdims, initial=-np.inf)
+    assert_matches(run([x], out, value), expected, exact=True)
+    check_infer_shape(out, [x], value)
+
+
+def test_max_or_neg_inf_entry_and_empty_axis() -> None:
+    kind = REDUCTIONS["max_or_neg_inf"]
+    assert kind.identity == -np.inf and kind.combine == "maximum" and kind.accepts == "f"
+    assert kind.start_value("float32") == -np.inf
+    assert not hasattr(T, "max_or_neg_inf")  # internal: the user-facing max keeps the error
+    x = T.dmatrix("x")
+    got = run([x], max_or_neg_inf(x, 1), np.zeros((3, 0)))
+    assert_matches(got, np.full(3, -np.inf), exact=True)
+    f = T.fmatrix("f")
+    got = run([f], max_or_neg_inf(f, (0, 1), keepdims=True), np.zeros((0, 0), "float32"))
+    assert_matches(got, np.full((1, 1), -np.inf, "float32"), exact=True)
+    nan_row = np.array([[np.nan, 1.0], [-np.inf, -np.inf]])
+    assert_matches(run([x], max_or_neg_inf(x, 1), nan_row), [np.nan, -np.inf], exact=True)
+    with pytest.raises(ValueError, match=r"max of an empty axis"):
+        run([x], T.max(x, axis=1), np.zeros((3, 0)))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int32", "uint8", "complex128"])
+def test_max_or_neg_inf_accepts_floats_only(dtype: str) -> None:
+    x = T.tensor(dtype, shape=(None,), name="v")
+    with pytest.raises(TypeError, match=rf"max_or_neg_inf does not support 'v'.*{dtype}"):
+        max_or_neg_inf(x)
+
+
+def max_or_neg_inf_gradient(value: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    x = symbolic(value)
+    out = max_or_neg_inf(x, axis)
+    cost = T.sum(T.mul(out, T.constant(g)))
+    return run([x], jitgraph.grad(cost, x), value)
+
+
+def test_max_or_neg_inf_gradient_ties_nan_and_empty_axis() -> None:
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [np.nan, 1.0, 0.0]])
+    grad = max_or_neg_inf_gradient(x, np.array([10.0, 20.0, 30.0]), axis=1)
+    expected = np.array([[0.0, 10.0, 10.0], [20.0, 20.0, 20.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(grad, expected)  # every tie gets it, NaN lanes nothing
+    empty = max_or_neg_inf_gradient(np.zeros((3, 0)), np.ones(3), axis=1)
+    assert empty.shape == (3, 0) and empty.dtype == np.float64
+    verify_grad(lambda v: max_or_neg_inf(v, 0), [np.array([[0.5, -1.0], [2.0, 0.25]])])
+
+
+def test_max_or_neg_inf_fuses_and_matches_the_reference() -> None:
+    x = T.fmatrix("x")
+    out = max_or_neg_inf(T.exp(x) * 2, 1)  # the reduction of an elementwise value: fused
+    fast = jitgraph.function([x], out)
+    ops = [str(node.op) for node in fast.maker.fgraph.nodes]
+    assert ops == ["Fused{exp,multiply,max_or_neg_inf}"]  # the kernel evaluates it
+    reference = jitgraph.function([x], out, mode="REFERENCE")
+    for value in (np.zeros((2, 0), "float32"), np.array([[0.0, -1.0], [np.inf, np.nan]], "f")):
+        assert_matches(fast(value), reference(value), exact=True)
 
 
 def test_integer_sums_wrap_like_numpy() -> None:

@@ -21,8 +21,8 @@ from jitgraph.ir.types import TensorType
 from jitgraph.ir.verify import verify
 from jitgraph.ops.base import Op
 from jitgraph.ops.elemwise import Elemwise
-from jitgraph.ops.scalar import SCALAR_OPS
 from jitgraph.ops.joining import Join
+from jitgraph.ops.scalar import SCALAR_OPS
 from jitgraph.ops.shape import ReshapeDim, Shape
 from jitgraph.passes.fold import FOLD_SIZE_CAP, fold, stack_scalars
 from jitgraph.printing import Print

@@ -1,0 +1,43 @@
+"""``python -m benchmarks <name> [options]``: run one benchmark by name.
+
+>>> main(["--help"])  # doctest: +ELLIPSIS
+usage: python -m benchmarks <name> [options]
+...
+0
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from benchmarks import BENCHMARKS
+
+
+def usage() -> str:
+    names = "\n".join(f"  {name}" for name in sorted(BENCHMARKS))
+    return (
+        "usage: python -m benchmarks <name> [options]\n"
+        f"benchmarks:\n{names}\n"
+        "`python -m benchmarks <name> --help` lists a benchmark's options"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to ``benchmarks.<name>.main(options)``; 2 for an unknown name."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    name, options = args[0], args[1:]
+    if name not in BENCHMARKS:
+        print(f"unknown benchmark {name!r}\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(BENCHMARKS[name])
+    result: int = module.main(options)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
