@@ -524,7 +524,10 @@ class IncSubtensor(Op):
         if self.set_instead_of_inc:
             result[key] = y
         elif is_advanced(self.index):
-            np.add.at(result, key, y)  # repeated indices accumulate
+            # Repeated indices accumulate. y is broadcast explicitly: NumPy 2.4's add.at
+            # drops repeats when it broadcasts y itself (zeros(1), [[0,0,0],[0,0,0]], [1,2,3]
+            # gives 6, not 12).
+            np.add.at(result, key, np.broadcast_to(y, [n for n in target if n is not None]))
         else:
             result[key] += y
         return [result]

@@ -490,7 +490,8 @@ def clip_grad(inputs: list[Var], output: Var, output_grad: Var) -> list[GradTerm
 def copysign_grad(inputs: list[Var], output: Var, output_grad: Var) -> list[GradTerm]:
     """copysign(x, y) = |x| * sign(y): d/dx = sign(x) * sign(y), and y only flips signs."""
     x, y = inputs
-    d_x = T.mul(T.sgn(x), T.copysign(like(1, output), y))
+    # sign() refuses bool, which copysign accepts: take the sign in the output's dtype.
+    d_x = T.mul(T.sgn(T.cast(x, output.type.dtype)), T.copysign(like(1, output), y))
     return [T.mul(output_grad, d_x), float_zeros_like(y)]
 
 

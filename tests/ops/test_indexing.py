@@ -512,3 +512,14 @@ def test_variable_methods() -> None:
     result = jitgraph.function([x], [rows, cols])(data)
     np.testing.assert_array_equal(result[0], np.nonzero(data)[0])
     np.testing.assert_array_equal(result[1], np.nonzero(data)[1])
+
+
+def test_inc_subtensor_accumulates_repeats_when_y_broadcasts() -> None:
+    # Regression: NumPy's add.at drops repeats when it broadcasts y itself.
+    x, y = T.dvector("x"), T.dvector("y")
+    index = np.array([[0, 0, 0], [-1, -1, -1]])
+    f = jitgraph.function([x, y], T.inc_subtensor(x[index], y))
+    expected = np.zeros(1)
+    np.add.at(expected, (index,), np.broadcast_to([1.0, 2.0, 3.0], (2, 3)))
+    np.testing.assert_array_equal(f(np.zeros(1), np.array([1.0, 2.0, 3.0])), expected)
+    assert expected[0] == 12.0

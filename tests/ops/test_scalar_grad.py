@@ -430,3 +430,11 @@ def test_hand_built_entry_without_gradient_raises_no_gradient_error() -> None:
     out = Elemwise(entry)(T.dvector("x"))
     with pytest.raises(NoGradientError, match="Elemwise\\{unregistered_exp\\} has no gradient"):
         out.owner.op.grad(out.owner, [T.ones_like(out)])
+
+
+def test_copysign_of_a_bool_magnitude_differentiates() -> None:
+    # Regression: the rule took sign() of the bool input, which sign() refuses.
+    x = T.dvector("x")
+    cost = T.copysign(x < 0, x).sum() + T.copysign(x, -x).sum()
+    got = jitgraph.function([x], jitgraph.grad(cost, x))(np.array([-1.0, 2.0]))
+    np.testing.assert_array_equal(got, [-1.0, -1.0])
