@@ -32,9 +32,6 @@ from jitgraph.gradient import (
 from jitgraph.ir.graph import graph_inputs, toposort
 
 HAVE_VECTORIZE = importlib.util.find_spec("jitgraph.ir.vectorize") is not None
-needs_vectorize = pytest.mark.skipif(
-    not HAVE_VECTORIZE, reason="jacobian/hessian need jitgraph.ir.vectorize (not landed yet)"
-)
 
 
 def evaluate(inputs, outputs, *values):
@@ -366,7 +363,6 @@ def test_rop_of_a_matrix_output_wrt_shared():
     np.testing.assert_allclose(result, 2 * np.array([[1.0, 2.0], [3.0, 4.0]]))
 
 
-@needs_vectorize
 def test_rop_and_lop_agree_with_the_jacobian():
     W, x, f, (w_value, x_value) = _lop_rop_setup()
     u, v = T.dvector("u"), T.dvector("v")
@@ -383,7 +379,6 @@ def test_rop_and_lop_agree_with_the_jacobian():
 
 
 # ----------------------------------------------------------------------------- jacobian, hessian
-@needs_vectorize
 def test_jacobian_vs_finite_differences():
     x = T.dvector("x")
     f = T.exp(x) * x.sum() + x[::-1]
@@ -393,7 +388,6 @@ def test_jacobian_vs_finite_differences():
     np.testing.assert_allclose(J, numeric, rtol=1e-6, atol=1e-9)
 
 
-@needs_vectorize
 def test_jacobian_shapes_for_matrices_and_lists():
     A, x = T.dmatrix("A"), T.dvector("x")
     f = T.dot(A, x) ** 2  # (2,)
@@ -407,7 +401,6 @@ def test_jacobian_shapes_for_matrices_and_lists():
     np.testing.assert_allclose(M, finite_jacobian(lambda p: p**2, a_value), atol=1e-6)
 
 
-@needs_vectorize
 def test_jacobian_is_one_graph_whatever_the_size():
     def node_count(size):
         x = T.tensor("float64", (size,), name="x")
@@ -416,7 +409,6 @@ def test_jacobian_is_one_graph_whatever_the_size():
     assert node_count(3) == node_count(40)
 
 
-@needs_vectorize
 def test_jacobian_of_scalar_is_grad_and_disconnected_is_zero():
     x, y = T.dvector("x"), T.dvector("y")
     np.testing.assert_allclose(evaluate([x], jacobian((x**2).sum(), x), [1.0, 2.0]), [2.0, 4.0])
@@ -426,7 +418,6 @@ def test_jacobian_of_scalar_is_grad_and_disconnected_is_zero():
     )
 
 
-@needs_vectorize
 def test_hessian_values():
     x, y = T.dvector("x"), T.dscalar("y")
     cost = (x**3).sum() * y + (x[0] * x[1])
@@ -437,7 +428,6 @@ def test_hessian_values():
     assert float(Hy) == 0.0
 
 
-@needs_vectorize
 def test_hessian_of_a_linear_cost_is_zero():
     x = T.dvector("x")
     np.testing.assert_array_equal(

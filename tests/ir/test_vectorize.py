@@ -8,7 +8,6 @@ every op with a batching rule and for ops that fall back to Blockwise.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -516,16 +515,12 @@ def test_jacobian_of_a_hand_written_gradient() -> None:
     np.testing.assert_allclose(jitgraph.function([x], jacobian)(xv), expected)
 
 
-HAVE_GRAD = importlib.util.find_spec("jitgraph.gradient") is not None
-
-
 def finite_difference_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> Any:
     eps = 1e-6
     columns = [(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(len(x))]
     return np.stack(columns, axis=1)
 
 
-@pytest.mark.skipif(not HAVE_GRAD, reason="jitgraph.gradient (jitgraph.grad) does not exist yet")
 def test_jacobian_as_one_graph() -> None:
     """jacobian(y, x) = the gradient of sum(y * u) w.r.t. x, vectorized over u = eye(m)."""
     x, w = T.dvector("x"), T.dmatrix("w")
@@ -550,7 +545,6 @@ def test_jacobian_as_one_graph() -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.skipif(not HAVE_GRAD, reason="jitgraph.gradient (jitgraph.grad) does not exist yet")
 def test_hessian_as_one_graph() -> None:
     """The jacobian of the gradient, vectorized over eye(n); sort's gradient (an indexing
     by argsort) has no batching rule, so Blockwise runs inside the hessian."""

@@ -198,7 +198,6 @@ def test_outer_matches_numpy(data: st.DataObject, n: int, m: int) -> None:
     assert_matches(run([x, y], out, a, b), expected)
 
 
-@pytest.mark.skipif(not hasattr(T, "flatten"), reason="T.flatten is not in the tree yet")
 def test_outer_flattens_other_ranks() -> None:
     m, v = T.dmatrix("m"), T.dvector("v")
     a, b = np.arange(6.0).reshape(2, 3), np.arange(2.0)

@@ -38,7 +38,6 @@ from jitgraph.ops.reduce import (
     accumulate_rule,
     normalize_axis,
 )
-from jitgraph.ops.scalar import SCALAR_OPS
 from jitgraph.testing import assert_infer_shape
 
 ALL_DTYPES = [
@@ -47,12 +46,6 @@ ALL_DTYPES = [
 ]  # fmt: skip
 REAL_DTYPES = [d for d in ALL_DTYPES if not d.startswith("complex")]
 FLOAT_DTYPES = ["float16", "float32", "float64"]
-
-
-def needs_scalar(*names: str) -> pytest.MarkDecorator:
-    """Skip while an elementwise op a composite uses is not yet in the scalar table."""
-    missing = [n for n in names if n not in SCALAR_OPS]
-    return pytest.mark.skipif(bool(missing), reason=f"scalar table lacks {missing}")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -381,8 +374,6 @@ def test_mean_dtypes_and_empty() -> None:
     which=st.sampled_from(["var", "std"]),
 )
 def test_var_std_match_numpy(data: st.DataObject, ddof: int, corrected: bool, which: str) -> None:
-    if which == "std" and "sqrt" not in SCALAR_OPS:
-        pytest.skip("scalar table lacks sqrt")
     dtypes = ["int8", "int32", "uint16", "bool", "float32", "float64", "complex128"]
     value = data.draw(arrays(dtypes))
     axis = data.draw(axis_specs(value.ndim))
@@ -539,7 +530,6 @@ def test_sort_details() -> None:
 
 
 # ----------------------------------------------------------------------------- norm, logsumexp
-@needs_scalar("sqrt", "power")
 @settings()
 @given(
     data=st.data(),
@@ -572,7 +562,6 @@ def test_norm_errors_and_method() -> None:
         T.norm(v, "fro")
 
 
-@needs_scalar("log")
 @settings()
 @given(data=st.data())
 def test_logsumexp_matches_scipy(data: st.DataObject) -> None:
@@ -594,7 +583,6 @@ def test_logsumexp_matches_scipy(data: st.DataObject) -> None:
     assert got.dtype == as_float.dtype and got.shape == np.shape(expected)
 
 
-@needs_scalar("log")
 def test_logsumexp_is_stable() -> None:
     v = T.dvector("v")
     assert run([v], T.logsumexp(v), np.array([1000.0, 1000.0])) == pytest.approx(1000 + np.log(2))
