@@ -142,15 +142,10 @@ def _store(storage: list[Any], node: Node, outs: Sequence[int], results: Sequenc
 
 
 class _UfuncWriter:
-    """An Elemwise node whose ufunc writes into a given buffer (``out=``), running the
-    same loop as ``Elemwise.perform``."""
+    """An Elemwise node whose ufunc writes into a given buffer (``Elemwise.perform_into``)."""
 
-    def __init__(self, node: Node, ufunc: np.ufunc) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
-        self.ufunc = ufunc
-        self.compute, self.out_dtype = node.op.scalar_op.dtype_rule(  # type: ignore[attr-defined]
-            tuple(v.type.dtype for v in node.inputs)
-        )
         # Each output dim takes its size from the first input that does not broadcast there.
         self.size_from = [
             next((i for i, v in enumerate(node.inputs) if v.type.shape[axis] != 1), -1)
@@ -164,12 +159,7 @@ class _UfuncWriter:
     def write(
         self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
     ) -> list[np.ndarray]:
-        cast = [a.astype(d, copy=False) for a, d in zip(args, self.compute, strict=True)]
-        (buffer,) = buffers
-        if buffer is None:
-            return [np.asarray(self.ufunc(*cast)).astype(self.out_dtype, copy=False)]
-        self.ufunc(*cast, out=buffer)
-        return [buffer]
+        return self.node.op.perform_into(self.node, args, buffers)  # type: ignore[attr-defined]
 
 
 class _KernelWriter:
@@ -193,9 +183,8 @@ Step = tuple[Node, list[int], list[int], list[int], tuple[Writer, list[int]] | N
 
 
 def _writer_for(node: Node) -> Writer:
-    ufunc = elementwise_ufunc(node)
-    if ufunc is not None:
-        return _UfuncWriter(node, ufunc)
+    if elementwise_ufunc(node) is not None:
+        return _UfuncWriter(node)
     if is_kernel(node.op):
         return _KernelWriter(node, node.op)  # type: ignore[arg-type]
     raise GraphError(f"internal error: the memory plan writes {node.op} into a buffer")

@@ -13,6 +13,7 @@ TensorType(float64, matrix)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from collections.abc import Sequence
 from typing import Any
@@ -76,12 +77,22 @@ class Elemwise(Op):
         return self.make_apply(ins, [TensorType(out_dtype, shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        out_type: TensorType = node.outputs[0].type
+        return self.perform_into(node, inputs, [None])
+
+    def perform_into(
+        self, node: Node, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray | None]
+    ) -> list[np.ndarray]:
+        """The result, written into ``outputs[0]`` when it is an array (the memory plan
+        gives one only where the entry's ufunc loop yields exactly the output dtype)."""
         check_runtime_broadcast(node, inputs)
-        compute, _ = self.scalar_op.dtype_rule(tuple(v.type.dtype for v in node.inputs))
+        compute = compute_dtypes(self.scalar_op, tuple(v.type.dtype for v in node.inputs))
         args = [a.astype(d, copy=False) for a, d in zip(inputs, compute, strict=True)]
+        (buffer,) = outputs
+        if buffer is not None:
+            self.scalar_op.impl(*args, out=buffer)
+            return [buffer]
         result = self.scalar_op.impl(*args)
-        return [np.asarray(result).astype(out_type.dtype, copy=False)]
+        return [np.asarray(result).astype(node.outputs[0].type.dtype, copy=False)]
 
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
@@ -158,6 +169,21 @@ def fit_gradient(term: GradTerm, x: Var) -> GradTerm:
     if dtypes.is_complex(fitted.type.dtype) and not dtypes.is_complex(x.type.dtype):
         fitted = T.real(fitted)
     return T.cast(fitted, x.type.dtype)
+
+
+def compute_dtypes(scalar_op: ScalarOp, in_dtypes: tuple[str, ...]) -> tuple[str, ...]:
+    """The dtypes ``scalar_op`` casts its inputs to, decided once per dtype combination
+    (and floatX, which a rule may read): every call of a compiled function reads it."""
+    from jitgraph.config import config
+
+    return _compute_dtypes(scalar_op, in_dtypes, config.floatX)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compute_dtypes(
+    scalar_op: ScalarOp, in_dtypes: tuple[str, ...], floatx: str
+) -> tuple[str, ...]:
+    return scalar_op.dtype_rule(in_dtypes)[0]
 
 
 def check_runtime_broadcast(node: Node, inputs: Sequence[np.ndarray]) -> None:
