@@ -1,7 +1,8 @@
-"""``python -m benchmarks <name> [options]``: run one benchmark by name.
+"""``python -m benchmarks [name] [options]``: run one benchmark by name; without a name (or
+when the first argument is an option) the suite runs.
 
 >>> main(["--help"])  # doctest: +ELLIPSIS
-usage: python -m benchmarks <name> [options]
+usage: python -m benchmarks [name] [options]
 ...
 0
 """
@@ -12,14 +13,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from benchmarks import BENCHMARKS
+from benchmarks import BENCHMARKS, DEFAULT
 
 
 def usage() -> str:
     names = "\n".join(f"  {name}" for name in sorted(BENCHMARKS))
     return (
-        "usage: python -m benchmarks <name> [options]\n"
-        f"benchmarks:\n{names}\n"
+        "usage: python -m benchmarks [name] [options]\n"
+        f"benchmarks (default: {DEFAULT}):\n{names}\n"
         "`python -m benchmarks <name> --help` lists a benchmark's options"
     )
 
@@ -27,9 +28,11 @@ def usage() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to ``benchmarks.<name>.main(options)``; 2 for an unknown name."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
+    if args and args[0] in ("-h", "--help"):
         print(usage())
-        return 0 if args else 2
+        return 0
+    if not args or args[0].startswith("-"):
+        args = [DEFAULT, *args]
     name, options = args[0], args[1:]
     if name not in BENCHMARKS:
         print(f"unknown benchmark {name!r}\n{usage()}", file=sys.stderr)

@@ -2,6 +2,9 @@
 
     jitgraph demo [--mode MODE] [--repeat N]   tutorial programs: results and timings
     jitgraph info                              versions, platform and configuration flags
+    jitgraph cache info                        the compiled-code cache: where, how big, trusted
+    jitgraph cache clear                       remove every cache entry
+    jitgraph cache why DIGEST                  check the entry of a key digest (or its prefix)
 
 ``main(argv)`` is the console script's entry point and returns the exit status.
 """
@@ -14,6 +17,7 @@ import importlib.metadata
 import os
 import platform
 import sys
+import time
 from collections.abc import Sequence
 
 from jitgraph.config import MODE_ALIASES, MODES, config
@@ -63,6 +67,70 @@ def command_demo(arguments: argparse.Namespace) -> int:
         return run_demo(repeat=arguments.repeat)
 
 
+def _format_bytes(count: int) -> str:
+    """'3.4 MiB (3567890 bytes)'."""
+    size, unit = float(count), "bytes"
+    for larger in ("KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{count} bytes" if unit == "bytes" else f"{size:.1f} {unit} ({count} bytes)"
+
+
+def command_cache_info(arguments: argparse.Namespace) -> int:
+    """Print the cache's location, entry count, total size, size cap and trust state."""
+    from jitgraph.cache import get_cache
+
+    info = get_cache().info()
+    cap = info["size_cap"]
+    trusted = "yes" if info["trusted"] else f"no: {info['trust_problem']}"
+    if not info["exists"]:
+        trusted += " (the directory does not exist yet: it is created 0700 on first store)"
+    rows = {
+        "location": str(info["directory"]),
+        "enabled": "yes" if info["enabled"] else "no (config.cache is False)",
+        "trusted": trusted,
+        "entries": str(info["entries"]),
+        "total size": _format_bytes(info["total_bytes"]),
+        "size cap": _format_bytes(cap) if cap else "none (config.cache_size_cap = 0)",
+    }
+    for name, value in rows.items():
+        print(f"{name:<10}  {value}")
+    return 0
+
+
+def command_cache_clear(arguments: argparse.Namespace) -> int:
+    """Remove every entry of the cache."""
+    from jitgraph.cache import get_cache
+
+    cache = get_cache()
+    removed = cache.clear()
+    print(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {cache.directory}")
+    return 0
+
+
+def command_cache_why(arguments: argparse.Namespace) -> int:
+    """Say whether the entries whose digest starts with DIGEST would be loaded, and why not."""
+    from jitgraph.cache import INGREDIENT_LABELS, get_cache
+
+    cache = get_cache()
+    prefix = arguments.digest.strip().lower()
+    matching = [entry for entry in cache.entries() if entry.digest.startswith(prefix)]
+    if not prefix or not matching:
+        print(f"no entry whose key digest starts with {prefix!r} in {cache.directory}")
+        return 1
+    for entry in matching:
+        report = cache.inspect(entry)
+        used = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_used))
+        print(f"entry {entry.digest}\n  file       {entry.path}")
+        print(f"  size       {_format_bytes(entry.size)}, last used {used}")
+        state = report.problem or "valid: a lookup of its key loads it"
+        print(f"  state      {state}")
+        for name, value in (report.ingredients or {}).items():
+            print(f"  {INGREDIENT_LABELS.get(name, name)}: {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jitgraph", description="jitgraph: a Theano-compatible array compiler."
@@ -79,7 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=command_demo)
     info = commands.add_parser("info", help="print versions, platform and configuration flags")
     info.set_defaults(handler=command_info)
+    _add_cache_commands(commands)
     return parser
+
+
+def _add_cache_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cache = commands.add_parser("cache", help="inspect or clear the compiled-code cache")
+    actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="location, entries, total size, size cap, trust")
+    info.set_defaults(handler=command_cache_info)
+    clear = actions.add_parser("clear", help="remove every entry")
+    clear.set_defaults(handler=command_cache_clear)
+    why = actions.add_parser("why", help="check the entry of a key digest: would it be loaded?")
+    why.add_argument("digest", help="a key digest (hex), or its first characters")
+    why.set_defaults(handler=command_cache_why)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

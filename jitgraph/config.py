@@ -176,6 +176,9 @@ FLAGS: tuple[Flag, ...] = (
          "default compile mode: FAST_RUN, FAST_COMPILE or REFERENCE (NumPy oracle)"),
     Flag("cache_dir", None, _directory, "on-disk cache of compiled code",
          default_factory=_default_cache_dir),
+    Flag("cache", True, _boolean, "load and store compiled code in cache_dir (False: compile)"),
+    Flag("cache_size_cap", 2**30, _integer(0),
+         "bytes the on-disk cache may hold; least recently used entries go first (0 = no cap)"),
     Flag("dump", "", _text, "name of a pass around which to print the IR ('' = none)"),
     Flag("check_passes", False, _boolean, "verify the IR after every optimizer pass (tests)"),
     Flag("threads", 0, _integer(0), "worker threads for compiled kernels (0 = all cores)"),
@@ -330,6 +333,8 @@ class Config:
     device: str
     mode: str
     cache_dir: str
+    cache: bool
+    cache_size_cap: int
     dump: str
     check_passes: bool
     threads: int

@@ -87,6 +87,9 @@ class _DebugPrinter:
     # Nodes whose op holds an inner program (``op.inner_text()``: a fused kernel), listed
     # after the trees as Theano lists inner graphs.
     inner: list[Node] = dataclasses.field(default_factory=list)
+    # Node id -> a note printed at the end of its line (how a compiled function runs it,
+    # where that is a reference fallback rather than native code).
+    notes: dict[int, str] = dataclasses.field(default_factory=dict)
 
     def id_text(self, obj: Node | Var) -> str:
         if obj in self.used_ids:
@@ -148,6 +151,9 @@ class _DebugPrinter:
         line = f"{prefix}{node.op}{output_index} {self.id_text(node)}{type_text} '{name}'"
         if order is not None:
             line += f"   {order[id(node)]}"  # Theano's column: the node's place in toposort
+        note = self.notes.get(id(node))
+        if note:
+            line = f"{line.rstrip()}   [{note}]"
         return line.rstrip()
 
 
@@ -174,6 +180,18 @@ def _roots_to_print(obj: Any) -> list[tuple[Var, dict[int, int] | None]]:
         f"debugprint cannot print a {type(obj).__name__}: expected a variable, a list of "
         "variables, a compiled function or a Graph"
     )
+
+
+def _run_notes(obj: Any) -> dict[int, str]:
+    """For a compiled function: its nodes that run by a reference fallback, noted."""
+    from jitgraph.compile.function import Function
+
+    if not isinstance(obj, Function):
+        return {}
+    fallbacks = getattr(obj._compiled.program, "fallbacks", None)
+    if fallbacks is None:
+        return {}
+    return {id(node): "reference fallback: no LLVM lowering" for node in fallbacks()}
 
 
 def debugprint(
@@ -220,6 +238,7 @@ def debugprint(
         {} if done is None else done,
         {} if used_ids is None else used_ids,
     )
+    printer.notes.update(_run_notes(obj))
     for root, order in _roots_to_print(obj):
         printer.print_tree(root, depth, order)
     if print_inner:

@@ -17,9 +17,10 @@ implementation fails loudly instead of returning garbage.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
@@ -43,6 +44,7 @@ class Program:
 
     def __init__(self, graph: Graph, plan: MemoryPlan | None = None) -> None:
         self.graph = graph
+        self.native: dict[int, NodeImplementation] = self.lower_nodes(graph)
         slot: dict[int, int] = {}
         for var in graph.variables():
             slot[id(var)] = len(slot)
@@ -78,10 +80,29 @@ class Program:
             taken = [reuse.get(id(v), -1) for v in node.outputs]
             into = None
             if any(d >= 0 for d in taken):
-                into = (_writer_for(node), taken)
+                into = (self.writer_for(node), taken)
                 dying |= {d for d in taken if d >= 0}
-            steps.append((node, ins, outs, sorted(dying - (donors - set(taken))), into))
+            perform = self.performer(node)
+            steps.append((node, perform, ins, outs, sorted(dying - (donors - set(taken))), into))
         return steps
+
+    # ---- what runs each node: a backend overrides ``lower_nodes``
+    def lower_nodes(self, graph: Graph) -> dict[int, NodeImplementation]:
+        """Native implementations by node id; the nodes left out run their op's
+        ``perform`` (the reference backend lowers nothing)."""
+        return {}
+
+    def performer(self, node: Node) -> Callable[[list[Any]], Sequence[Any]]:
+        native = self.native.get(id(node))
+        if native is not None:
+            return native.perform
+        return functools.partial(node.op.perform, node)
+
+    def writer_for(self, node: Node) -> Writer:
+        native = self.native.get(id(node))
+        if native is not None and native.writer is not None:
+            return native.writer
+        return _writer_for(node)
 
     def _inplace_step(self, graph: Graph, slot: dict[int, int], k: int, j: int) -> InplaceStep:
         node, output_index = graph.outputs[k].owner, graph.outputs[k].index
@@ -93,7 +114,7 @@ class Program:
             output_index=output_index,
             target=self.input_slots[j],
             target_position=j,
-            writer=_writer_for(node),
+            writer=self.writer_for(node),
         )
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -104,11 +125,11 @@ class Program:
             storage[s] = data
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-            for node, ins, outs, free, into in self.steps:
+            for node, perform, ins, outs, free, into in self.steps:
                 args = [storage[s] for s in ins]
                 try:
                     if into is None:
-                        results = node.op.perform(node, args)
+                        results = perform(args)
                     else:
                         donated = [storage[d] if d >= 0 else None for d in into[1]]
                         results = _perform_reusing(into[0], args, donated)
@@ -178,8 +199,36 @@ class _KernelWriter:
         return self.op.perform_into(self.node, args, buffers)
 
 
-Writer = _UfuncWriter | _KernelWriter
-Step = tuple[Node, list[int], list[int], list[int], tuple[Writer, list[int]] | None]
+class BufferWriter(Protocol):
+    """Computes a node's outputs into given buffers: ``shapes`` checks the arguments and
+    gives the output shapes (writing nothing), ``write`` computes (a None buffer: fresh)."""
+
+    def shapes(self, args: Sequence[np.ndarray]) -> list[tuple[int, ...]]: ...
+
+    def write(
+        self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
+    ) -> list[np.ndarray]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeImplementation:
+    """How a backend runs one node: ``perform(args) -> results`` and, for a node the
+    memory plan may write into buffers, a ``writer``."""
+
+    perform: Callable[[list[Any]], Sequence[Any]]
+    writer: BufferWriter | None = None
+    description: str = ""  # e.g. "LLVM kernel", "BLAS dgemm"
+
+
+Writer = _UfuncWriter | _KernelWriter | BufferWriter
+Step = tuple[
+    Node,
+    Callable[[list[Any]], Sequence[Any]],
+    list[int],
+    list[int],
+    list[int],
+    tuple[Writer, list[int]] | None,
+]
 
 
 def _writer_for(node: Node) -> Writer:

@@ -17,6 +17,7 @@ import numpy as np
 
 from jitgraph.backends.kernel import Kernel
 from jitgraph.compile.convert import filter_value
+from jitgraph.compile.fastcall import MISS, make_fast_call
 from jitgraph.compile.function_graph import CompiledGraph, build_graph
 from jitgraph.compile.io import In, Out
 from jitgraph.compile.mode import Mode, get_mode
@@ -226,6 +227,7 @@ class Function:
                 self._defaults.append(Container(None) if spec.update is not None else None)
         self._shared: list[Container] = [s.container for s in compiled.shared_vars]
         self.maker = _Maker(self)
+        self._fast_call = make_fast_call(self)
 
     # ---- introspection
     @property
@@ -351,6 +353,10 @@ class Function:
         return values
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._fast_call is not None and not kwargs:
+            result = self._fast_call(args)
+            if result is not MISS:
+                return result
         values = self._bind(args, kwargs)
         sources = values + [c.value for c in self._shared]
         results = self._compiled.program.run(sources)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jitgraph.backends.reference import Program, compile_graph
+from jitgraph.backends.reference import Program
 from jitgraph.compile.convert import filter_value
 from jitgraph.compile.io import In
 from jitgraph.compile.mode import Mode
@@ -28,8 +28,20 @@ from jitgraph.ir.graph import (
 )
 from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
-from jitgraph.passes.memory import plan_memory
+from jitgraph.passes.memory import MemoryPlan, plan_memory
 from jitgraph.passes.pipeline import optimize
+
+
+def backend_compiler(backend: str) -> Callable[[Graph, MemoryPlan | None], Program]:
+    """The ``compile_graph`` of the backend named ``backend`` ('reference' or 'llvm')."""
+    if backend == "llvm":
+        from jitgraph.backends.llvm.program import compile_graph as compile_llvm
+
+        return compile_llvm
+    from jitgraph.backends.reference import compile_graph as compile_reference
+
+    return compile_reference
+
 
 # Where an update's new value goes: an explicit input (its position) or a shared variable.
 UpdateTarget = int | tuple[str, int]
@@ -74,7 +86,7 @@ class CompiledGraph:
             if not isinstance(target, int)
         }
         plan = None if mode.name == "REFERENCE" else plan_memory(self.graph, candidates)
-        self.program: Program = compile_graph(self.graph, plan)
+        self.program: Program = backend_compiler(mode.backend)(self.graph, plan)
 
     def copy(
         self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool

@@ -1,14 +1,13 @@
 """Compilation modes: which rewrites run and which backend executes.
 
-- ``FAST_RUN`` (default): every rewrite, the fastest backend available;
-- ``FAST_COMPILE``: few rewrites;
+- ``FAST_RUN`` (default): every rewrite, then the LLVM backend (native code);
+- ``FAST_COMPILE``: few rewrites (fusion included), then the LLVM backend;
 - ``REFERENCE``: no rewrites, the NumPy interpreter (the oracle of every test).
 
-Until the optimizer and the LLVM backend land, every mode runs the reference
-interpreter without rewrites; ``Mode.backend`` says which one ran.
+``Mode.backend`` names the backend a mode compiles for.
 
->>> get_mode("REFERENCE").backend
-'reference'
+>>> get_mode("REFERENCE").backend, get_mode("FAST_RUN").backend
+('reference', 'llvm')
 """
 
 from __future__ import annotations
@@ -19,6 +18,9 @@ from jitgraph.config import canonical_mode, config
 
 # Theano's optimizer names, for ``Mode(linker, optimizer)`` given without a mode name.
 _MODE_OF_OPTIMIZER = {"fast_compile": "FAST_COMPILE", None: "REFERENCE", "None": "REFERENCE"}
+
+
+_BACKENDS = {"FAST_RUN": "llvm", "FAST_COMPILE": "llvm", "REFERENCE": "reference"}
 
 
 class Mode:
@@ -40,7 +42,7 @@ class Mode:
         self.name = canonical_mode(name)
         self.linker = linker
         self.optimizer = optimizer
-        self.backend = "reference"
+        self.backend = _BACKENDS[self.name]
 
     def including(self, *tags: str) -> Mode:
         return self

@@ -24,12 +24,12 @@ combination Theano refuses (``bool - bool``, a cast from complex to real).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from jitgraph import dtypes
 from jitgraph.ir.graph import Var
@@ -578,7 +578,35 @@ _SQRT_PI = math.sqrt(math.pi)
 # (hard_sigmoid, softmax, ...) are built from these in the front ends. Positional fields:
 # name, arity, NumPy reference, dtype rule. The table is laid out by hand (fmt: off) so
 # that one entry reads as one row.
-_special = scipy.special
+class LazySpecial:
+    """A ``scipy.special`` function imported on its first call: importing scipy.special
+    takes ~150 ms, more than all of jitgraph, and most programs never call it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.__name__ = name
+        self._function: Callable[..., Any] | None = None
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The scipy.special function itself (a ufunc)."""
+        if self._function is None:
+            self._function = getattr(importlib.import_module("scipy.special"), self.name)
+        return self._function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"scipy.special.{self.name}"
+
+
+class _SpecialNamespace:
+    def __getattr__(self, name: str) -> LazySpecial:
+        return LazySpecial(name)
+
+
+_special = _SpecialNamespace()
 # fmt: off
 _ENTRIES = [
     # ---- arithmetic

@@ -42,6 +42,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from jitgraph.ir.graph import Graph, Node, Var
+from jitgraph.ops.blas import ScaledProduct
 from jitgraph.ops.creation import Alloc
 from jitgraph.ops.elemwise import Elemwise
 from jitgraph.ops.fused import Fused
@@ -139,8 +140,9 @@ def returns_fresh(node: Node) -> bool:
     op = node.op
     if isinstance(op, Elemwise):
         return isinstance(op.scalar_op.impl, np.ufunc)  # other references may return views
-    # Their ``perform`` visibly allocates: np.dot, np.asarray(shape), np.empty + fill.
-    return isinstance(op, (Dot, Shape, Alloc)) or is_kernel(op)
+    # Their ``perform`` visibly allocates: np.dot, np.asarray(shape), np.empty + fill; the
+    # BLAS ops (Gemm, Gemv, Ger) compute into new arrays, natively and in the reference.
+    return isinstance(op, (Dot, ScaledProduct, Shape, Alloc)) or is_kernel(op)
 
 
 def plan_memory(graph: Graph, inplace_candidates: Mapping[int, int]) -> MemoryPlan:
