@@ -108,15 +108,16 @@ class CompiledKernel:
     """A kernel's native entry points (see the module docstring)."""
 
     def __init__(self, kernel: Kernel, library: target.NativeLibrary, name: str) -> None:
-        from jitgraph.backends.llvm.codegen import has_contiguous
-
         self.kernel = kernel
         self.name = name
         self._library = library  # keeps the code mapped
         self._strided = _STRIDED(library.address(f"{name}_strided"))
-        self._contiguous = (
-            _CONTIGUOUS(library.address(f"{name}_contiguous")) if has_contiguous(kernel) else None
-        )
+        # Defined only where ``codegen.has_contiguous(kernel)``; asking the library spares a
+        # process that loads cached code importing the code generator.
+        try:
+            self._contiguous = _CONTIGUOUS(library.address(f"{name}_contiguous"))
+        except KeyError:
+            self._contiguous = None
         self._n_in = len(kernel.inputs)
         self._all_broadcast = [all(k.broadcastable) for k in kernel.inputs]
         self._out_dtypes = [np.dtype(o.dtype) for o in kernel.outputs]

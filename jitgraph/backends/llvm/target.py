@@ -104,7 +104,7 @@ def data_layout() -> str:
 
 def _optimize(module: Any) -> None:
     machine = host_target_machine()
-    tuning = llvm.create_pipeline_tuning_options(speed_level=3, size_level=0)
+    tuning = llvm.create_pipeline_tuning_options(speed_level=3)  # (size_level: gone in 0.50)
     tuning.loop_vectorization = True
     tuning.slp_vectorization = True
     tuning.loop_unrolling = True
@@ -129,6 +129,7 @@ def compile_ir(text: str, optimize: bool = True) -> bytes:
         # A context per compilation: types, constants and metadata are uniqued in their
         # context for its lifetime, so the global one would grow with every module.
         context = llvm.create_context()
+        module = None
         try:
             try:
                 module = llvm.parse_assembly(text, context=context)
@@ -140,8 +141,9 @@ def compile_ir(text: str, optimize: bool = True) -> bytes:
             if optimize:
                 _optimize(module)
             code = bytes(machine.emit_object(module))
-            module.close()  # before its context
         finally:
+            if module is not None:
+                module.close()  # a module must go before its context, also on errors
             context.close()
         STATISTICS["compile_seconds"] += time.perf_counter() - start
         return code
