@@ -114,10 +114,11 @@ class CompiledKernel:
         self._strided = _STRIDED(library.address(f"{name}_strided"))
         # Defined only where ``codegen.has_contiguous(kernel)``; asking the library spares a
         # process that loads cached code importing the code generator.
+        self._contiguous: Any = None
         try:
             self._contiguous = _CONTIGUOUS(library.address(f"{name}_contiguous"))
         except KeyError:
-            self._contiguous = None
+            pass
         self._n_in = len(kernel.inputs)
         self._all_broadcast = [all(k.broadcastable) for k in kernel.inputs]
         self._out_dtypes = [np.dtype(o.dtype) for o in kernel.outputs]
