@@ -48,32 +48,57 @@ def make_fast_call(function: Any) -> FastCall | None:
     return _fast_call(function, kernel, order, picks)
 
 
-def _fast_call(function: Any, kernel: Any, order: list[int], picks: list[int]) -> FastCall:
-    checks = [(v.type.numpy_dtype, v.type.ndim) for v in function._compiled.graph.inputs]
-    static = [
-        (position, axis, size)
-        for position, v in enumerate(function._compiled.graph.inputs)
-        for axis, size in enumerate(v.type.shape)
-        if size is not None
+def _fast_call(function: Any, kernel: Any, order: list[int], picks: list[int]) -> FastCall | None:
+    """The call as Python source specialised to this function (no loops over arguments,
+    no generic checks): built with ``exec`` from the kernel's facts, never from user text."""
+    from jitgraph.backends.llvm.launch import PARALLEL_THRESHOLD, shape_expression
+
+    compiled_kernel = kernel
+    direct = compiled_kernel._direct
+    if direct is None:
+        return None
+    graph_inputs = function._compiled.graph.inputs
+    names = [f"a{i}" for i in range(len(graph_inputs))]
+    kernel_inputs = [names[i] for i in order]
+    spec = compiled_kernel.kernel
+    lines = [
+        "def call(args):",
+        f"    if len(args) != {len(names)}:",
+        "        return MISS",
+        f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args",
     ]
-    count = len(checks)
-    single = function._shape == "single"
-    run_direct = kernel.run_direct
-
-    def call(args: Sequence[Any]) -> Any:
-        if len(args) != count:
-            return MISS
-        for value, (dtype, ndim) in zip(args, checks):
-            if type(value) is not np.ndarray or value.dtype != dtype or value.ndim != ndim:
-                return MISS
-        for position, axis, size in static:
-            if args[position].shape[axis] != size:
-                return MISS
-        outputs = run_direct([args[i] for i in order])
-        if outputs is None:
-            return MISS
-        if single:
-            return outputs[picks[0]]
-        return [outputs[k] for k in picks]
-
+    environment: dict[str, Any] = {"MISS": MISS, "ndarray": np.ndarray, "empty": np.empty}
+    for position, (name, var) in enumerate(zip(names, graph_inputs, strict=True)):
+        environment[f"D{position}"] = var.type.numpy_dtype
+        test = f"type({name}) is not ndarray or {name}.dtype is not D{position}"
+        test += f" or {name}.ndim != {var.type.ndim}"
+        test += "".join(
+            f" or {name}.shape[{axis}] != {size}"
+            for axis, size in enumerate(var.type.shape)
+            if size is not None
+        )
+        lines += [f"    if {test}:", "        return MISS"]
+    full = [i for i, k in enumerate(spec.inputs) if not any(k.broadcastable)]
+    no_identity = bool(compiled_kernel._no_identity)
+    if full:
+        size = f"{kernel_inputs[full[0]]}.size"
+        test = f"{size} >= {PARALLEL_THRESHOLD}" + (f" or {size} == 0" if no_identity else "")
+        lines += [f"    if {test}:", "        return MISS"]  # threads, or an empty max
+    elif no_identity:
+        return None
+    outputs = [f"o{k}" for k in range(len(spec.outputs))]
+    for k, output in enumerate(spec.outputs):
+        environment[f"O{k}"] = np.dtype(output.dtype)
+        lines.append(f"    o{k} = empty({shape_expression(spec, k, kernel_inputs)}, O{k})")
+    environment["direct"] = direct
+    lines += [
+        f"    if direct(({', '.join(kernel_inputs + outputs)},)):",
+        "        return MISS",  # the inputs disagree: the general path raises the error
+    ]
+    if function._shape == "single":
+        lines.append(f"    return {outputs[picks[0]]}")
+    else:
+        lines.append(f"    return [{', '.join(outputs[k] for k in picks)}]")
+    exec("\n".join(lines), environment)  # noqa: S102 - source assembled above
+    call: FastCall = environment["call"]
     return call

@@ -282,9 +282,9 @@ class CompiledKernel:
         return (ctypes.c_int64 * max(len(values), 1))(*values)
 
 
-def _shape_recipe(kernel: Kernel, position: int) -> Callable[[Sequence[np.ndarray]], Any]:
-    """A function of the inputs giving output ``position``'s shape, cheap to call: each
-    dim is the extent of an input that does not broadcast there, or 1."""
+def shape_sources(kernel: Kernel, position: int) -> list[tuple[int, int] | None]:
+    """Where each dim of output ``position`` comes from: ``(input, axis)`` of an input
+    that does not broadcast there, or None for a dim of length 1."""
     output = kernel.outputs[position]
     pattern = kernel.slot_broadcastable(output.slot)
     sources: list[tuple[int, int] | None] = []
@@ -295,13 +295,26 @@ def _shape_recipe(kernel: Kernel, position: int) -> Callable[[Sequence[np.ndarra
             continue
         readers = [i for i, k in enumerate(kernel.inputs) if not k.broadcastable[axis]]
         sources.append((readers[0], axis) if readers and not pattern[axis] else None)
-    if not sources:
-        return lambda inputs: ()
-    first = sources[0]
+    return sources
+
+
+def shape_expression(kernel: Kernel, position: int, inputs: Sequence[str]) -> str:
+    """Python source of output ``position``'s shape, the inputs named ``inputs``."""
+    sources = shape_sources(kernel, position)
+    first = sources[0] if sources else None
     if first is not None and sources == [(first[0], a) for a in range(kernel.ndim)]:
-        whole = first[0]  # the output has exactly this input's shape
-        return lambda inputs: inputs[whole].shape
-    return lambda inputs: tuple(1 if s is None else inputs[s[0]].shape[s[1]] for s in sources)
+        return f"{inputs[first[0]]}.shape"  # exactly this input's shape
+    dims = ["1" if s is None else f"{inputs[s[0]]}.shape[{s[1]}]" for s in sources]
+    return "(" + "".join(f"{d}, " for d in dims) + ")"
+
+
+def _shape_recipe(kernel: Kernel, position: int) -> Callable[[Sequence[np.ndarray]], Any]:
+    """A function of the inputs giving output ``position``'s shape, cheap to call."""
+    names = [f"inputs[{i}]" for i in range(len(kernel.inputs))]
+    recipe: Callable[[Sequence[np.ndarray]], Any] = eval(  # noqa: S307 - our own expression
+        f"lambda inputs: {shape_expression(kernel, position, names)}"
+    )
+    return recipe
 
 
 def _output_strides(

@@ -173,3 +173,28 @@ def test_a_new_process_skips_compilation_on_a_disk_cache_hit(tmp_path) -> None:
 
     assert compiled_modules() >= 1
     assert compiled_modules() == 0
+
+
+def test_the_short_call_path_matches_the_general_one() -> None:
+    from jitgraph.compile.fastcall import MISS
+
+    m, r = T.dmatrix("m"), T.drow("r")
+    f = jitgraph.function([m, r], [T.sum(m * r, axis=1), m - r])
+    values = (np.arange(6.0).reshape(2, 3)[:, ::-1], np.ones((1, 3)))
+    fast = f._fast_call(values)
+    assert fast is not MISS
+    general = f(values[0].tolist(), values[1].tolist())  # lists: the general path
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert f._fast_call((values[0], np.ones((1, 4)))) is MISS  # disagreeing shapes
+    assert f._fast_call((values[0].astype("float32"), values[1])) is MISS
+    assert f._fast_call((values[0], np.ones((2, 3)))) is MISS  # r's static dim is 1
+    with pytest.raises(Exception, match="shape mismatch"):
+        f(values[0], np.ones((1, 4)))
+
+
+def test_functions_with_state_take_the_general_path() -> None:
+    x = T.dvector("x")
+    w = jitgraph.shared(np.zeros(2), "w")
+    assert jitgraph.function([x], x + w)._fast_call is None
+    assert jitgraph.function([x], x * 2, updates={w: w + x})._fast_call is None
