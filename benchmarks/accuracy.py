@@ -232,7 +232,7 @@ def has_extended_longdouble() -> bool:
 @functools.cache
 def _mpmath() -> Any:
     try:
-        import mpmath  # type: ignore[import-untyped]  # optional: a better reference
+        import mpmath  # optional: a better reference
     except ImportError:
         return None
     return mpmath

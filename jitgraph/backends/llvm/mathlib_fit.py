@@ -323,7 +323,7 @@ def generate(mp: Any) -> str:
 
 
 def main() -> None:
-    import mpmath  # type: ignore[import-untyped]  # a development tool's dependency
+    import mpmath  # a development tool's dependency
 
     target = Path(__file__).with_name("mathlib_coefficients.py")
     target.write_text(generate(mpmath))

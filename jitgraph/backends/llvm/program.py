@@ -67,18 +67,24 @@ class KernelWriter:
         try:
             extents = self.compiled.check(args)
         except ValueError:
-            # The op's own check raises the error in the user's terms (inputs named).
-            shapes_of = getattr(self.node.op, "runtime_output_shapes", None)
-            if shapes_of is not None:
-                shapes_of(self.node, args)
+            self._raise_in_user_terms(args)
             raise
         return self.compiled.output_shapes(extents)
 
     def write(
         self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
     ) -> list[np.ndarray]:
-        self.shapes(args)
-        return self.compiled.run(args, buffers, launch.thread_count())
+        try:  # ``run`` checks the inputs first: nothing is written when they disagree
+            return self.compiled.run(args, buffers, launch.thread_count())
+        except ValueError:
+            self._raise_in_user_terms(args)
+            raise
+
+    def _raise_in_user_terms(self, args: Sequence[np.ndarray]) -> None:
+        """The op's own check raises the error naming the graph's inputs, where it has one."""
+        shapes_of = getattr(self.node.op, "runtime_output_shapes", None)
+        if shapes_of is not None:
+            shapes_of(self.node, args)
 
     def perform(self, args: list[Any]) -> list[np.ndarray]:
         # Values inside a program have their declared types: the direct entry applies.
