@@ -42,7 +42,6 @@ import collections
 import contextlib
 import errno
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -99,6 +98,8 @@ def jitgraph_version() -> str:
     version = getattr(sys.modules.get("jitgraph"), "__version__", None)
     if isinstance(version, str):
         return version
+    import importlib.metadata  # only here: importing it costs ~10 ms at start-up
+
     try:
         return importlib.metadata.version("jitgraph")
     except importlib.metadata.PackageNotFoundError:

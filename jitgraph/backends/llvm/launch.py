@@ -136,10 +136,16 @@ class CompiledKernel:
         full = [i for i, k in enumerate(kernel.inputs) if not any(k.broadcastable)]
         self._size_source = full[0] if full else None
 
-    def run_direct(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    def run_direct(
+        self,
+        inputs: Sequence[np.ndarray],
+        buffers: Sequence[np.ndarray | None] | None = None,
+    ) -> list[np.ndarray] | None:
         """The outputs through the direct entry, for inputs of the kernel's exact dtypes
         and ranks; None where that path does not apply (work for several threads, an
-        empty max/min, inputs that disagree): the caller then calls ``run``."""
+        empty max/min, inputs that disagree): the caller then calls ``run``. Output ``k``
+        is written into ``buffers[k]`` where that is an array, which must have the
+        output's dtype and shape (the memory plan's buffers, checked by the caller)."""
         direct = self._direct
         if direct is None:
             return None
@@ -150,10 +156,18 @@ class CompiledKernel:
                 return None
         elif self._no_identity:
             return None
-        outputs = [
-            np.empty(recipe(inputs), dtype)
-            for recipe, dtype in zip(self._shape_recipes, self._out_dtypes, strict=True)
-        ]
+        if buffers is None:
+            outputs = [
+                np.empty(recipe(inputs), dtype)
+                for recipe, dtype in zip(self._shape_recipes, self._out_dtypes, strict=True)
+            ]
+        else:
+            outputs = [
+                np.empty(recipe(inputs), dtype) if given is None else given
+                for recipe, dtype, given in zip(
+                    self._shape_recipes, self._out_dtypes, buffers, strict=True
+                )
+            ]
         if direct((*inputs, *outputs)):
             return None
         return outputs

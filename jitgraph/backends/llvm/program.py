@@ -74,6 +74,11 @@ class KernelWriter:
     def write(
         self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
     ) -> list[np.ndarray]:
+        # The direct entry checks the inputs before it writes anything (it declines when they
+        # disagree, and ``run`` then raises).
+        results = self.compiled.run_direct(args, buffers)
+        if results is not None:
+            return results
         try:  # ``run`` checks the inputs first: nothing is written when they disagree
             return self.compiled.run(args, buffers, launch.thread_count())
         except ValueError:
