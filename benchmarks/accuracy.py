@@ -750,10 +750,10 @@ softplus; C99 for pow).
   Below 1 is faster. Informational only: it depends on the machine and its load, and
   NumPy's float32 exp/log/sin/tanh and float64 exp/log/tanh are hand-vectorized AVX-512
   code while its float64 sin/cos/tan and SciPy's functions are scalar. The math library's
-  float32 functions compute in float64 (half the SIMD lanes of native float32 code), and
-  the vector width LLVM picks for the host (256 bits on AVX-512 Xeons unless the kernel
-  asks for 512) limits both. Inside a fused kernel the relevant comparison is with several
-  NumPy passes over memory, not one.
+  float32 exp, tanh and sigmoid compute in float32; its other float32 functions compute
+  in float64 (half the SIMD lanes of native float32 code). jitgraph compiles for the
+  host's full vector width (512 bits with AVX-512). Inside a fused kernel the relevant
+  comparison is with several NumPy passes over memory, not one.
 
 {table}
 """

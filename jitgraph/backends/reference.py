@@ -83,7 +83,8 @@ class Program:
                 into = (self.writer_for(node), taken)
                 dying |= {d for d in taken if d >= 0}
             perform = self.performer(node)
-            steps.append((node, perform, ins, outs, sorted(dying - (donors - set(taken))), into))
+            freed = sorted(dying - (donors - set(taken)))
+            steps.append((node, perform, ins, outs, freed, into, self.checks_results(node)))
         return steps
 
     # ---- what runs each node: a backend overrides ``lower_nodes``
@@ -97,6 +98,13 @@ class Program:
         if native is not None:
             return native.perform
         return functools.partial(node.op.perform, node)
+
+    def checks_results(self, node: Node) -> bool:
+        """Whether the node's results are checked against their declared types: always for
+        reference implementations (a wrong one fails loudly); a backend's own code that
+        allocates its outputs from the declared types is trusted."""
+        native = self.native.get(id(node))
+        return native is None or not native.trusted
 
     def writer_for(self, node: Node) -> Writer:
         native = self.native.get(id(node))
@@ -115,6 +123,7 @@ class Program:
             target=self.input_slots[j],
             target_position=j,
             writer=self.writer_for(node),
+            check=self.checks_results(node),
         )
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -125,7 +134,7 @@ class Program:
             storage[s] = data
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-            for node, perform, ins, outs, free, into in self.steps:
+            for node, perform, ins, outs, free, into, check in self.steps:
                 args = [storage[s] for s in ins]
                 try:
                     if into is None:
@@ -135,7 +144,11 @@ class Program:
                         results = _perform_reusing(into[0], args, donated)
                 except Exception as exc:  # noqa: BLE001 - re-raised with the node named
                     raise node_error(node, args, exc) from exc
-                _store(storage, node, outs, results)
+                if check:
+                    _store(storage, node, outs, results)
+                else:
+                    for s, value in zip(outs, results):
+                        storage[s] = value
                 for s in free:
                     storage[s] = None
             if self.inplace_steps:
@@ -218,6 +231,9 @@ class NodeImplementation:
     perform: Callable[[list[Any]], Sequence[Any]]
     writer: BufferWriter | None = None
     description: str = ""  # e.g. "LLVM kernel", "BLAS dgemm"
+    # Its results have their declared types by construction (outputs allocated from them):
+    # the per-call type check of each result is skipped.
+    trusted: bool = False
 
 
 Writer = _UfuncWriter | _KernelWriter | BufferWriter
@@ -228,6 +244,7 @@ Step = tuple[
     list[int],
     list[int],
     tuple[Writer, list[int]] | None,
+    bool,  # check the results against their types
 ]
 
 
@@ -260,6 +277,7 @@ class InplaceStep:
     target: int  # the input slot overwritten
     target_position: int  # its position among the inputs
     writer: Writer
+    check: bool = True  # check the results against their types
 
 
 def _run_inplace(steps: Sequence[InplaceStep], storage: list[Any], inputs: Sequence[Any]) -> None:
@@ -280,12 +298,21 @@ def _run_inplace(steps: Sequence[InplaceStep], storage: list[Any], inputs: Seque
         checked.append((step, args, overwrite))
     for step, args, overwrite in checked:
         if not overwrite:
-            _store(storage, step.node, step.outs, step.writer.write(args, [None] * len(step.outs)))
+            results = step.writer.write(args, [None] * len(step.outs))
+            _store_results(storage, step, results)
     for step, args, overwrite in checked:
         if overwrite:
             buffers: list[np.ndarray | None] = [None] * len(step.outs)
             buffers[step.output_index] = storage[step.target]
-            _store(storage, step.node, step.outs, step.writer.write(args, buffers))
+            _store_results(storage, step, step.writer.write(args, buffers))
+
+
+def _store_results(storage: list[Any], step: InplaceStep, results: Sequence[Any]) -> None:
+    if step.check:
+        _store(storage, step.node, step.outs, results)
+    else:
+        for s, value in zip(step.outs, results, strict=True):
+            storage[s] = value
 
 
 def _can_overwrite(step: InplaceStep, shape: tuple[int, ...], target: Any) -> bool:

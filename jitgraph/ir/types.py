@@ -44,13 +44,14 @@ class Type:
 class TensorType(Type):
     """An n-d array type: ``dtype`` and a static ``shape`` of ints or ``None``."""
 
-    __slots__ = ("dtype", "shape", "_hash")
+    __slots__ = ("dtype", "shape", "_hash", "_numpy_dtype")
     # Set by jitgraph.tensor.var: the Var subclass with the tensor operators.
     variable_class: ClassVar[Any] = None
 
     dtype: str
     shape: tuple[int | None, ...]
     _hash: int
+    _numpy_dtype: np.dtype[Any]  # derived once: the per-call result checks read it
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class TensorType(Type):
         object.__setattr__(self, "dtype", dtypes.canonical(dtype))
         object.__setattr__(self, "shape", tuple(norm))
         object.__setattr__(self, "_hash", hash((TensorType, self.dtype, self.shape)))
+        object.__setattr__(self, "_numpy_dtype", np.dtype(self.dtype))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TensorType is immutable")
@@ -99,7 +101,7 @@ class TensorType(Type):
 
     @property
     def numpy_dtype(self) -> np.dtype[Any]:
-        return np.dtype(self.dtype)
+        return self._numpy_dtype
 
     def clone(self, dtype: object = None, shape: Sequence[int | None] | None = None) -> TensorType:
         return TensorType(

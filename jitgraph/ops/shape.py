@@ -17,6 +17,7 @@ TensorType(float64, (?, 1, ?))
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -73,25 +74,31 @@ class DimShuffle(Op):
         shape = tuple(1 if a == "x" else xtype.shape[a] for a in self.new_order)  # type: ignore[index]
         return self.make_apply([x], [TensorType(xtype.dtype, shape)])
 
+    @functools.cached_property
+    def _plan(self) -> tuple[tuple[int, ...], tuple[int, ...] | None, tuple[int, ...]]:
+        """(dropped axes, transposition or None, for each output dim the input axis it
+        takes or -1 for 'x'): derived once, ``perform`` runs on every call."""
+        sources = tuple(-1 if a == "x" else int(a) for a in self.new_order)
+        keep = tuple(a for a in sources if a >= 0)
+        dropped = tuple(a for a in range(self.input_ndim) if a not in keep)
+        order = tuple(sorted(keep).index(a) for a in keep)
+        return dropped, None if order == tuple(sorted(order)) else order, sources
+
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         (x,) = inputs
-        keep = [a for a in self.new_order if a != "x"]
-        dropped = tuple(a for a in range(self.input_ndim) if a not in keep)
+        dropped, order, sources = self._plan
         for axis in dropped:
             if x.shape[axis] != 1:
                 raise ValueError(
                     f"dimshuffle{self.new_order}: axis {axis} has size {x.shape[axis]} "
                     "at run time, expected 1"
                 )
-        y = x.reshape([n for a, n in enumerate(x.shape) if a not in dropped]) if dropped else x
-        order = [sorted(keep).index(a) for a in keep]
-        y = np.transpose(y, order)
-        shape = list(y.shape)
-        full: list[int] = []
-        it = iter(shape)
-        for a in self.new_order:
-            full.append(1 if a == "x" else next(it))
-        return [y.reshape(full)]
+        y = x
+        if order is not None:  # drop the size-1 axes, then permute the others
+            kept = x.reshape([n for a, n in enumerate(x.shape) if a not in dropped])
+            y = kept.transpose(order)
+        shape = x.shape
+        return [y.reshape([1 if a < 0 else shape[a] for a in sources])]
 
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]

@@ -113,7 +113,7 @@ def test_the_steps_free_lists() -> None:
     e = T.exp(x)
     out = T.tanh(e) + e
     program = compile_graph(Graph([x], [out]))
-    freed = [len(free) for _, _, _, _, free, _ in program.steps]
+    freed = [len(free) for _, _, _, _, free, _, _ in program.steps]
     assert sum(freed) >= 2  # x after exp; exp and tanh after the add
 
 

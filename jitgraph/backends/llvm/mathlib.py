@@ -9,9 +9,11 @@ in the builder's module on first use. Each function is pure IR arithmetic (fadd,
 Algorithms: classic range reduction (Cody-Waite with FMA, exponent/mantissa splitting)
 and near-minimax polynomials whose coefficients ``mathlib_fit`` derives (see
 ``mathlib_coefficients``); double-double arithmetic where a float64 result must be
-within 1 ulp. float32 functions compute in float64 and round once at the end, which
-keeps them within about 0.5 ulp. Special values (NaN, infinities, signed zeros,
-subnormal arguments and results, overflow and underflow) are those NumPy gives.
+within 1 ulp. The float32 exp, tanh and sigmoid compute in float32 (twice the SIMD
+lanes, within about 1 ulp); the other float32 functions compute in float64 and round
+once at the end, which keeps them within about 0.5 ulp. Special values (NaN,
+infinities, signed zeros, subnormal arguments and results, overflow and underflow) are
+those NumPy gives.
 
 The measured accuracy of every function (max ulp over >= 1e6 arguments against a
 higher-precision reference) is in docs/accuracy.md, produced by
@@ -81,11 +83,12 @@ def _define(module: ir.Module, math_function: MathFunction, dtype: str) -> ir.Fu
     for attribute in ("alwaysinline", "nounwind", "readnone"):
         function.attributes.add(attribute)
     builder = ir.IRBuilder(function.append_basic_block("entry"))
-    # float32 functions compute in float64: one rounding at the end.
-    emit = Emitter(builder, "float64")
-    args = [builder.fpext(arg, types.F64) if dtype == "float32" else arg for arg in function.args]
-    result = math_function.body(emit, args, _SUFFIXES[dtype])
-    if dtype == "float32":
-        result = builder.fptrunc(result, types.F32)
-    builder.ret(result)
+    args = list(function.args)
+    if dtype == "float64" or math_function.native_float32:
+        builder.ret(math_function.body(Emitter(builder, dtype), args, _SUFFIXES[dtype]))
+        return function
+    # The other float32 functions compute in float64: one rounding at the end.
+    wide_args = [builder.fpext(arg, types.F64) for arg in args]
+    result = math_function.body(Emitter(builder, "float64"), wide_args, "f32")
+    builder.ret(builder.fptrunc(result, types.F32))
     return function

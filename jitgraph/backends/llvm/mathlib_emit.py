@@ -35,13 +35,16 @@ DoubleDouble = tuple[ir.Value, ir.Value]
 @dataclass(frozen=True)
 class MathFunction:
     """One function of the math library: its NumPy name, its number of arguments, and
-    ``body(emit, args, precision)`` building its value from ``args`` (float64 values: a
-    float32 function computes in float64) where ``precision`` ("f32" or "f64") is the
-    precision the result must have: it picks polynomial degrees and thresholds."""
+    ``body(emit, args, precision)`` building its value from ``args`` where ``precision``
+    ("f32" or "f64") is the precision the result must have: it picks polynomial degrees
+    and thresholds. The values are float64 (a float32 function computes in float64 and
+    rounds once) unless ``native_float32``: then a float32 function's body gets a float32
+    ``emit`` and float32 arguments, and computes in float32 (twice the SIMD lanes)."""
 
     name: str
     arity: int
     body: Callable[[Emitter, list[ir.Value], str], ir.Value]
+    native_float32: bool = False
 
 
 _INT_TYPES = {"float32": types.I32, "float64": types.I64}
@@ -155,6 +158,22 @@ class Emitter:
         NaN back at the end: a NaN must never reach a float-to-integer conversion)."""
         below_high = self.select(self.less(a, self.const(high)), a, self.const(high))
         return self.select(self.greater(below_high, self.const(low)), below_high, self.const(low))
+
+    def clamp_keeping_nan(self, a: ir.Value, low: float, high: float) -> ir.Value:
+        """``a`` limited to [low, high], NaN kept (two min/max instructions on x86)."""
+        below_high = self.select(self.greater(a, self.const(high)), self.const(high), a)
+        return self.select(self.less(below_high, self.const(low)), self.const(low), below_high)
+
+    def nearest_integer(self, a: ir.Value, factor: float) -> tuple[ir.Value, ir.Value]:
+        """``a * factor`` rounded to the nearest integer (ties to even; the product is not
+        rounded first) as (float, integer), for |a * factor| < 2**(mantissa bits - 2):
+        adding 1.5 * 2**mantissa_bits rounds it into the low bits of the sum, where the
+        integer is read without a conversion."""
+        shifter = self.const(1.5 * 2.0**self.mantissa_bits)
+        shifted = self.fma(a, self.const(factor), shifter)
+        rounded = self.sub(shifted, shifter)
+        integer = self.builder.sub(self.bits(shifted), self.bits(shifter))
+        return rounded, integer
 
     # ------------------------------------------------------------------ bit patterns
     def bits(self, a: ir.Value) -> ir.Value:

@@ -6,6 +6,13 @@ for |k| < 2**21 and the difference is exact by Sterbenz's lemma) minus k * LN2_L
 rounding error is carried as the low part of r. Then exp(r) = 1 + r t(r) with t a
 near-minimax polynomial, and the result is scaled by 2**k in two halves so that overflow
 and subnormal results are rounded once.
+
+exp, sigmoid and tanh (the hot ones) use a leaner form of it, ``exp_single``: the
+integer k is read from the bits of a shifted sum instead of converted, 1 + r is summed
+exactly and the polynomial tail added to its rounding error, and NaN flows through the
+arithmetic instead of being selected. Their float32 versions compute in float32 with
+float32 polynomials (twice the SIMD lanes). Their one division, of 1 by 1 + t with t in
+[0, 1], is corrected by FMAs for the rounding of 1 + t and of the quotient.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import llvmlite.ir as ir
 from jitgraph.backends.llvm.mathlib_coefficients import COEFFICIENTS
 from jitgraph.backends.llvm.mathlib_emit import DoubleDouble, Emitter, MathFunction
 
-__all__ = ["DEFINITIONS", "exp_reduced", "exp_scaled"]
+__all__ = ["DEFINITIONS", "exp_reduced", "exp_scaled", "exp_single", "reciprocal_one_plus"]
 
 LN2_HI = float.fromhex("0x1.62e42fee00000p-1")
 LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")
@@ -25,6 +32,29 @@ LOG2_E = 1.4426950408889634
 # conversion (a NaN becomes the upper bound; callers select NaN results explicitly).
 EXP_LOW = {"f64": -746.0, "f32": -110.0}
 EXP_HIGH = {"f64": 710.0, "f32": 100.0}
+
+# For float32 arithmetic: LN2_HI_F32 has 16 significant bits (k * LN2_HI_F32 is exact
+# for |k| < 256), and the clamp bounds are past float32's overflow and underflow.
+LN2_HI_F32 = float.fromhex("0x1.62e4p-1")
+LN2_LO_F32 = 1.428606765330187e-06
+EXP_LIMITS = {"float64": (-746.0, 710.0), "float32": (-104.0, 89.0)}
+# (expm1(r) - r) / r**2 on [-0.354, 0.354] (degree 4, relative error 1.4e-7) and
+# (tanh(a) - a) / a**3 in a**2 on [0, 0.309] (degree 4, relative error 4.4e-8) for
+# float32 arithmetic: mathlib_fit.solve with those Fits, rounded to float32.
+EXPM1_TAIL_F32 = (
+    0.5,
+    0.1666657030582428,
+    0.041666869074106216,
+    0.008364344947040081,
+    0.0013901685597375035,
+)
+TANH_TAIL_F32 = (
+    -0.3333333134651184,
+    0.13333097100257874,
+    -0.053906168788671494,
+    0.02128957211971283,
+    -0.006573306862264872,
+)
 
 
 def exp_reduced(
@@ -66,12 +96,44 @@ def exp_scaled(emit: Emitter, x: ir.Value, precision: str) -> DoubleDouble:
     return emit.scale(high, k), emit.scale(low, k)
 
 
+def exp_single(
+    emit: Emitter, x: ir.Value, nonpositive: bool = False, precise: bool = False
+) -> ir.Value:
+    """exp(x) in ``emit``'s dtype for every x: within about 0.8 ulp (float64; 0.6 if
+    ``precise``) or 1 ulp (float32), overflow to inf, underflow to subnormals and 0, NaN
+    for NaN (it flows through the arithmetic: nothing selects it). ``nonpositive``
+    promises x <= 0 or NaN, which allows a cheaper clamp and scaling."""
+    low, high = EXP_LIMITS[emit.dtype]
+    if nonpositive:
+        clamped = emit.select(emit.less(x, emit.const(low)), emit.const(low), x)
+    else:
+        clamped = emit.clamp_keeping_nan(x, low, high)
+    k, k_int = emit.nearest_integer(clamped, LOG2_E)
+    double = emit.dtype == "float64"
+    ln2_high, ln2_low = (LN2_HI, LN2_LO) if double else (LN2_HI_F32, LN2_LO_F32)
+    reduced_high = emit.fma(emit.neg(k), emit.const(ln2_high), clamped)  # exact
+    reduced = emit.fma(emit.neg(k), emit.const(ln2_low), reduced_high)
+    # 1 + r as an exact sum (high, low); ``precise`` also keeps what rounding r lost (up
+    # to a quarter ulp of the result).
+    high_part, low_part = emit.fast_two_sum(emit.const(1.0), reduced)
+    if precise and double:
+        lost = emit.fma(emit.neg(k), emit.const(ln2_low), emit.sub(reduced_high, reduced))
+        low_part = emit.add(low_part, lost)
+    tail_coefficients = COEFFICIENTS["expm1_f64"] if double else EXPM1_TAIL_F32
+    tail = emit.polynomial(reduced, tail_coefficients)  # (expm1(r) - r) / r**2
+    value = emit.add(high_part, emit.fma(emit.mul(reduced, reduced), tail, low_part))
+    if not nonpositive:
+        return emit.scale(value, k_int)
+    # k in [low / ln2, 0]: value * 2**(k + bias) is normal and exact, and the second
+    # multiplication rounds a subnormal result once. (Multiplications, not an integer
+    # addition to value's exponent field: they keep a NaN a NaN.)
+    bias = int(-low // 2)
+    biased_power = emit.power_of_two(emit.builder.add(k_int, emit.int_const(bias)))
+    return emit.mul(emit.mul(value, biased_power), emit.const(2.0**-bias))
+
+
 def exp_body(emit: Emitter, args: list[ir.Value], precision: str) -> ir.Value:
-    (x,) = args
-    clamped = emit.clamp(x, EXP_LOW[precision], EXP_HIGH[precision])
-    (high, low), k = exp_reduced(emit, clamped, None, precision)
-    result = emit.scale(emit.add(high, low), k)
-    return emit.select(emit.is_nan(x), x, result)
+    return exp_single(emit, args[0], precise=True)
 
 
 def exp2_body(emit: Emitter, args: list[ir.Value], precision: str) -> ir.Value:
@@ -141,66 +203,64 @@ def _expm1_double(
     return emit.select(emit.less(k, emit.const(1000.0)), near, far)
 
 
-def _reciprocal_one_plus(emit: Emitter, t: DoubleDouble) -> DoubleDouble:
-    """1 / (1 + t) for t = t_high + t_low in [0, 1], to about 2**-100: one division and a
-    Newton step on the double-double denominator."""
-    denominator, denominator_error = emit.fast_two_sum(emit.const(1.0), t[0])
-    denominator_error = emit.add(denominator_error, t[1])
+def reciprocal_one_plus(emit: Emitter, t: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(r, e) with 1 / (1 + t) = r (1 + e) to about 2**-90 (float64) or 2**-46 (float32)
+    for t in [0, 1] (NaN for NaN): 1 + t is summed exactly as (d, d_error), r = 1/d
+    rounded, and e = 1 - r (d + d_error) by FMAs (the first one exact)."""
+    denominator, denominator_error = emit.fast_two_sum(emit.const(1.0), t)
     reciprocal = emit.div(emit.const(1.0), denominator)
-    # residual = 1 - reciprocal * (1 + t), the first part exact by FMA.
     residual = emit.fma(emit.neg(reciprocal), denominator, emit.const(1.0))
     residual = emit.fma(emit.neg(reciprocal), denominator_error, residual)
-    return reciprocal, emit.mul(reciprocal, residual)
+    return reciprocal, residual
 
 
-def _times(emit: Emitter, a: DoubleDouble, b: DoubleDouble) -> DoubleDouble:
-    product, product_error = emit.two_product(a[0], b[0])
-    cross = emit.fma(a[0], b[1], emit.mul(a[1], b[0]))
-    return product, emit.add(product_error, cross)
+def _product_with(
+    emit: Emitter, a: ir.Value, r: ir.Value, e: ir.Value, extra: ir.Value | None = None
+) -> ir.Value:
+    """a r (1 + e) + extra rounded with about half an ulp of error (|e|, |extra| small)."""
+    product = emit.mul(a, r)
+    product_error = emit.fma(a, r, emit.neg(product))
+    if extra is not None:
+        product_error = emit.add(product_error, extra)
+    return emit.add(product, emit.fma(product, e, product_error))
 
 
 def tanh_body(emit: Emitter, args: list[ir.Value], precision: str) -> ir.Value:
-    """tanh(a) for a = |x| < 0.55: a + a**3 T(a**2); beyond: 1 - 2t/(1+t), t = exp(-2a)
-    in double-double (no cancellation: the subtracted quotient is below 1/2)."""
+    """tanh(a) for a = |x| < 0.55: a + a**3 T(a**2); beyond: (1 - t) / (1 + t) with
+    t = exp(-2a) <= 1/3, both sums exact, one division (no cancellation: 1 - t >= 2/3,
+    and t's error reaches the result damped to at most 3/4 of it)."""
     (x,) = args
     magnitude = emit.fabs(x)
     square = emit.mul(magnitude, magnitude)
-    tail = emit.polynomial(square, COEFFICIENTS[f"tanh_{precision}"])
+    coefficients = COEFFICIENTS["tanh_f64"] if emit.dtype == "float64" else TANH_TAIL_F32
+    tail = emit.polynomial_estrin(square, coefficients)
     small = emit.fma(emit.mul(magnitude, square), tail, magnitude)
-    decay = exp_scaled(emit, emit.mul(magnitude, emit.const(-2.0)), precision)
-    if precision == "f32":  # float64 arithmetic is accurate enough as it is
-        twice = emit.add(decay[0], decay[0])
-        large = emit.sub(emit.const(1.0), emit.div(twice, emit.add(emit.const(1.0), decay[0])))
-    else:
-        quotient = _times(emit, decay, _reciprocal_one_plus(emit, decay))
-        quotient = (emit.add(quotient[0], quotient[0]), emit.add(quotient[1], quotient[1]))
-        difference, difference_error = emit.fast_two_sum(emit.const(1.0), emit.neg(quotient[0]))
-        large = emit.add(difference, emit.sub(difference_error, quotient[1]))
+    decay = exp_single(emit, emit.mul(magnitude, emit.const(-2.0)), nonpositive=True)
+    numerator, numerator_error = emit.fast_two_sum(emit.const(1.0), emit.neg(decay))
+    reciprocal, residual = reciprocal_one_plus(emit, decay)
+    large = _product_with(
+        emit, numerator, reciprocal, residual, emit.mul(numerator_error, reciprocal)
+    )
+    # NaN: the comparison is false and ``large`` is NaN.
     result = emit.select(emit.less(magnitude, emit.const(0.55)), small, large)
-    return emit.select(emit.is_nan(x), x, emit.copysign(result, x))
+    return emit.copysign(result, x)
 
 
 def sigmoid_body(emit: Emitter, args: list[ir.Value], precision: str) -> ir.Value:
-    """1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0: t = exp(-|x|)
-    never overflows; the quotient is formed in double-double with one division."""
+    """1 / (1 + t) for x >= 0 and t / (1 + t) for x < 0, t = exp(-|x|) in [0, 1] (never
+    overflows): one exp and one division; NaN flows through."""
     (x,) = args
-    decay = exp_scaled(emit, emit.neg(emit.fabs(x)), precision)
-    negative = emit.less(x, emit.const(0.0))
-    if precision == "f32":  # float64 arithmetic is accurate enough as it is
-        numerator = emit.select(negative, decay[0], emit.const(1.0))
-        result = emit.div(numerator, emit.add(emit.const(1.0), decay[0]))
-    else:
-        reciprocal = _reciprocal_one_plus(emit, decay)
-        ratio = _times(emit, decay, reciprocal)
-        high = emit.select(negative, ratio[0], reciprocal[0])
-        result = emit.add(high, emit.select(negative, ratio[1], reciprocal[1]))
-    return emit.select(emit.is_nan(x), x, result)
+    decay = exp_single(emit, emit.neg(emit.fabs(x)), nonpositive=True)
+    reciprocal, residual = reciprocal_one_plus(emit, decay)
+    positive = emit.fma(reciprocal, residual, reciprocal)
+    negative = _product_with(emit, decay, reciprocal, residual)
+    return emit.select(emit.less(x, emit.const(0.0)), negative, positive)
 
 
 DEFINITIONS = (
-    MathFunction("exp", 1, exp_body),
+    MathFunction("exp", 1, exp_body, native_float32=True),
     MathFunction("exp2", 1, exp2_body),
     MathFunction("expm1", 1, expm1_body),
-    MathFunction("tanh", 1, tanh_body),
-    MathFunction("sigmoid", 1, sigmoid_body),
+    MathFunction("tanh", 1, tanh_body, native_float32=True),
+    MathFunction("sigmoid", 1, sigmoid_body, native_float32=True),
 )

@@ -110,7 +110,9 @@ class LLVMProgram(Program):
             compiled = launch.compile_kernels([k for _, k in kernel_nodes])
             for (node, _), native in zip(kernel_nodes, compiled, strict=True):
                 writer = KernelWriter(node, native)
-                lowered[id(node)] = NodeImplementation(writer.perform, writer, "LLVM kernel")
+                lowered[id(node)] = NodeImplementation(
+                    writer.perform, writer, "LLVM kernel", trusted=True
+                )
         for node in graph.nodes:
             if id(node) in lowered:
                 continue

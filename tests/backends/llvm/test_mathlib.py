@@ -114,3 +114,24 @@ def test_unknown_function_or_dtype_is_refused() -> None:
         mathlib.call(builder, "gamma", [function.args[0]], "float64")
     with pytest.raises(NotImplementedError, match="int64"):
         mathlib.call(builder, "exp", [function.args[0]], "int64")
+
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh"])
+def test_hot_float32_functions_compute_in_float32(name: str) -> None:
+    """exp, sigmoid and tanh in float32 use float32 arithmetic (twice the SIMD lanes of
+    float64): the vectorized loop has float vectors and no double at all."""
+    optimized = target.optimized_ir(accuracy.kernel_ir(name, "float32", 1))
+    assert re.search(r"<\d+ x float>", optimized), "the loop was not vectorized"
+    assert "double" not in optimized
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_and_tanh_are_odd_symmetric(dtype: str) -> None:
+    """sigmoid(-x) = 1 - sigmoid(x) and tanh(-x) = -tanh(x), to within the bounds, over
+    both sides of every switch point (the two sides are computed differently)."""
+    x = np.linspace(-40.0, 40.0, 20_001).astype(dtype)
+    sigmoid = accuracy.compile_function("sigmoid", dtype)
+    tanh = accuracy.compile_function("tanh", dtype)
+    tolerance = 8 * float(np.finfo(dtype).eps)
+    assert np.max(np.abs(sigmoid(x) + sigmoid(-x) - 1.0)) <= tolerance
+    assert np.array_equal(tanh(-x), -tanh(x))
