@@ -72,10 +72,11 @@ class KernelWriter:
         return self.compiled.output_shapes(extents)
 
     def write(
-        self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None]
+        self, args: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None] | None
     ) -> list[np.ndarray]:
-        # The direct entry checks the inputs before it writes anything (it declines when they
-        # disagree, and ``run`` then raises).
+        # Values inside a program have their declared types, as the direct entry needs; it
+        # checks the inputs before it writes anything (it declines when they disagree, and
+        # ``run`` then raises).
         results = self.compiled.run_direct(args, buffers)
         if results is not None:
             return results
@@ -92,11 +93,7 @@ class KernelWriter:
             shapes_of(self.node, args)
 
     def perform(self, args: list[Any]) -> list[np.ndarray]:
-        # Values inside a program have their declared types: the direct entry applies.
-        results = self.compiled.run_direct(args)
-        if results is not None:
-            return results
-        return self.write(args, [None] * len(self.compiled.kernel.outputs))
+        return self.write(args, None)
 
 
 class LLVMProgram(Program):
