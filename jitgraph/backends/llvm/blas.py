@@ -52,6 +52,8 @@ import llvmlite.ir as ir
 import numpy as np
 
 from jitgraph.backends.llvm import target, types
+from jitgraph.backends.llvm.codegen_reduce import counted_loop
+from jitgraph.backends.llvm.launch import ARRAY_DATA, TUPLE_ITEMS, direct_entry_supported
 from jitgraph.backends.llvm.types import I1, I8, I32, I64, POINTER
 from jitgraph.ir.graph import Const, Node
 from jitgraph.ops.blas import BLAS_DTYPES, Gemm, Gemv, Ger, ScaledProduct
@@ -93,41 +95,17 @@ def _routine(kind: str, dtype: str) -> str:
 _BATCH_HEADER = 7
 
 
-@dataclasses.dataclass(frozen=True)
-class _ObjectLayout:
-    """Where CPython and NumPy keep what the native code reads: an ndarray's data
-    pointer and a tuple's first item, as byte offsets in their objects."""
-
-    array_data: int
-    tuple_items: int
-
-
-@functools.cache
-def _object_layout() -> _ObjectLayout | None:
-    """The layout, verified on a few objects (None where it does not hold: a Python or
-    NumPy build with other object headers; the native steps are then unavailable)."""
-    layout = _ObjectLayout(object.__basicsize__, tuple.__basicsize__)
-    base = np.arange(12.0).reshape(3, 4)
-    probes = (base, base.T, base[1:, ::-2], np.empty(0, dtype=np.int8))
-    for probe in probes:
-        if ctypes.c_void_p.from_address(id(probe) + layout.array_data).value != probe.ctypes.data:
-            return None
-    items = ctypes.c_void_p.from_address(id(probes) + layout.tuple_items + 8).value
-    return layout if items == id(probes[1]) else None
-
-
 def _unpack_arguments(
     builder: ir.IRBuilder, function: ir.Function, n_arrays: int, n_integers: int
 ) -> tuple[list[ir.Value], list[ir.Value]]:
     """The data pointers of the tuple's arrays and the values of the integer block."""
-    layout = _object_layout()
-    assert layout is not None
+    assert direct_entry_supported()
     arrays, block = function.args
     data = []
     for position in range(n_arrays):
-        where = builder.gep(arrays, [I64(layout.tuple_items + 8 * position)], source_etype=I8)
+        where = builder.gep(arrays, [I64(TUPLE_ITEMS + 8 * position)], source_etype=I8)
         array = builder.load(where, typ=POINTER)
-        field = builder.gep(array, [I64(layout.array_data)], source_etype=I8)
+        field = builder.gep(array, [I64(ARRAY_DATA)], source_etype=I8)
         data.append(builder.load(field, typ=POINTER))
     integers = [
         builder.load(builder.gep(block, [I64(i)], source_etype=I64), typ=I64, align=1)
@@ -140,23 +118,9 @@ def _pack(values: Sequence[int]) -> bytes:
     return struct.pack(f"={len(values)}q", *values)
 
 
-@contextlib.contextmanager
-def _loop(builder: ir.IRBuilder, count: ir.Value, name: str) -> Iterator[ir.Value]:
+def _loop(builder: ir.IRBuilder, count: ir.Value, name: str) -> Any:
     """``for index in range(count)``: the body is emitted inside the ``with`` block."""
-    before = builder.block
-    header = builder.append_basic_block(f"{name}.header")
-    body = builder.append_basic_block(f"{name}.body")
-    end = builder.append_basic_block(f"{name}.end")
-    builder.branch(header)
-    builder.position_at_end(header)
-    index = builder.phi(I64, name=name)
-    index.add_incoming(I64(0), before)
-    builder.cbranch(builder.icmp_signed("<", index, count), body, end)
-    builder.position_at_end(body)
-    yield index
-    index.add_incoming(builder.add(index, I64(1)), builder.block)
-    builder.branch(header)
-    builder.position_at_end(end)
+    return counted_loop(builder, I64(0), count, name)
 
 
 @contextlib.contextmanager
@@ -721,6 +685,6 @@ def native_step(node: Node) -> Step | None:
     values (the case, the dtype, the compiled functions) is settled here, so each call
     only inspects shapes and strides."""
     make = _STEP_MAKERS.get(type(node.op))
-    if make is None or _object_layout() is None:
+    if make is None or not direct_entry_supported():
         return None
     return make(node)

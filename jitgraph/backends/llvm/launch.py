@@ -460,9 +460,10 @@ def backend_source_digest() -> str:
 # strides straight from its ``PyArrayObject``, checks the loop domain (1: the inputs
 # disagree; the caller then takes the checked path, which raises the error) and runs the
 # strided entry. No per-argument Python work: this is the sub-microsecond call path of
-# small kernels. The struct offsets are NumPy's stable ABI, verified once per process.
-_TUPLE_ITEMS = 24  # PyTupleObject: refcount, type, size, then the item pointers
-_ARRAY_DATA, _ARRAY_DIMS, _ARRAY_STRIDES = 16, 32, 40  # PyArrayObject fields
+# small kernels. The struct offsets are NumPy's stable ABI, verified once per process;
+# the BLAS steps (blas.py) read arrays the same way.
+TUPLE_ITEMS = 24  # PyTupleObject: refcount, type, size, then the item pointers
+ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES = 16, 32, 40  # PyArrayObject fields
 
 
 @functools.cache
@@ -472,11 +473,11 @@ def direct_entry_supported() -> bool:
     pair = (array, None)
     base = id(array)
     try:
-        dims = ctypes.c_void_p.from_address(base + _ARRAY_DIMS).value or 0
-        strides = ctypes.c_void_p.from_address(base + _ARRAY_STRIDES).value or 0
+        dims = ctypes.c_void_p.from_address(base + ARRAY_DIMS).value or 0
+        strides = ctypes.c_void_p.from_address(base + ARRAY_STRIDES).value or 0
         return (
-            ctypes.c_void_p.from_address(id(pair) + _TUPLE_ITEMS).value == base
-            and ctypes.c_void_p.from_address(base + _ARRAY_DATA).value == array.ctypes.data
+            ctypes.c_void_p.from_address(id(pair) + TUPLE_ITEMS).value == base
+            and ctypes.c_void_p.from_address(base + ARRAY_DATA).value == array.ctypes.data
             and [ctypes.c_int64.from_address(dims + 8 * i).value for i in range(2)] == [3, 2]
             and [ctypes.c_int64.from_address(strides + 8 * i).value for i in range(2)] == [32, 16]
         )
@@ -508,7 +509,7 @@ class _DirectEntry:
         self.ir, self.i64, self.pointer = ir, I64, POINTER
         self.kernel, self.builder = kernel, builder
         count = len(kernel.inputs) + len(kernel.outputs)
-        self.objects = [self._field(arguments, _TUPLE_ITEMS + 8 * a) for a in range(count)]
+        self.objects = [self._field(arguments, TUPLE_ITEMS + 8 * a) for a in range(count)]
         self.count = count
 
     def _field(self, base: Any, offset: int) -> Any:
@@ -527,11 +528,11 @@ class _DirectEntry:
         data = builder.alloca(self.pointer, size=self.count)
         shape = builder.alloca(i64, size=ndim)
         strides = builder.alloca(i64, size=max(self.count * kernel.ndim, 1))
-        dims = [self._field(o, _ARRAY_DIMS) for o in self.objects]
-        array_strides = [self._field(o, _ARRAY_STRIDES) for o in self.objects]
+        dims = [self._field(o, ARRAY_DIMS) for o in self.objects]
+        array_strides = [self._field(o, ARRAY_STRIDES) for o in self.objects]
         for a, obj in enumerate(self.objects):
             slot = builder.gep(data, [i64(a)], source_etype=self.pointer)
-            builder.store(self._field(obj, _ARRAY_DATA), slot)
+            builder.store(self._field(obj, ARRAY_DATA), slot)
         agree = ir.IntType(1)(1)
         extents = []
         for axis in range(kernel.ndim):
