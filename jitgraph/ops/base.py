@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -69,6 +69,10 @@ GradTerm = Var | Disconnected | Undefined
 class Op:
     """Base class of all ops. Subclasses are frozen dataclasses whose fields are the
     op's parameters (they define equality, hashing and the structural signature)."""
+
+    # True where ``perform`` only makes a view or reads metadata (no loop over the data):
+    # backends run such ops as they are and do not count them as missing lowerings.
+    only_views: ClassVar[bool] = False
 
     def make_node(self, *inputs: Any) -> Node:
         raise NotImplementedError

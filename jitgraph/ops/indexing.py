@@ -403,6 +403,8 @@ class Subtensor(Op):
     'Subtensor{::i}'
     """
 
+    only_views = True  # its reference makes a view: nothing to compile
+
     index: Pattern
 
     def make_node(self, *inputs: Any) -> Node:

@@ -99,6 +99,11 @@ class ScalarOp:
     # The gradient: a GradRule (see "gradients" below), or ZERO_GRAD for an op whose
     # output is piecewise constant in its inputs. Every registered entry must declare one.
     grad: GradRule | ZeroGradient | None = None
+    # For integer compute dtypes, the argument whose negative values make the reference
+    # raise (power's exponent: NumPy refuses negative integer powers). Backends whose
+    # compiled loops cannot report errors run such instructions by the reference, unless
+    # that argument is a non-negative constant.
+    negative_integer_error: int | None = None
     # Filled by the backends (LLVM and CUDA lowerings); None means "none yet".
     llvm: Callable[..., Any] | None = None
     cuda: str | None = None
@@ -629,7 +634,7 @@ _ENTRIES = [
              symbol="%", exact=True,
              grad=remainder_grad),
     ScalarOp("power", 2, power_reference, upcast_min8_rule, theano_name="pow", symbol="**",
-             test_domain=("any", "exponent"),
+             test_domain=("any", "exponent"), negative_integer_error=1,
              grad=power_grad),
     ScalarOp("negative", 1, np.negative, upcast_nobool_rule, theano_name="neg", symbol="-",
              exact=True,

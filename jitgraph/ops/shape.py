@@ -41,6 +41,8 @@ class DimShuffle(Op):
     ``new_order`` lists input axes and 'x'; input axes left out must be broadcastable.
     """
 
+    only_views = True  # its reference makes a view: nothing to compile
+
     input_ndim: int
     new_order: tuple[int | str, ...]
 
@@ -139,6 +141,8 @@ class DimShuffle(Op):
 @dataclasses.dataclass(frozen=True)
 class Shape(Op):
     """The shape of a tensor as an int64 vector (symbolic: usable in expressions)."""
+
+    only_views = True  # its reference makes a view: nothing to compile
 
     def make_node(self, *inputs: Any) -> Node:
         from jitgraph.tensor.basic import as_tensor_variable
@@ -353,6 +357,8 @@ class Reshape(Op):
     """``x.reshape(shape)``: inputs are x and one int64 scalar per output dim (-1 allowed
     once: inferred from the size)."""
 
+    only_views = True  # its reference makes a view: nothing to compile
+
     ndim: int
 
     def make_node(self, *inputs: Any) -> Node:
@@ -449,6 +455,8 @@ class ReshapeDim(Op):
 @dataclasses.dataclass(frozen=True)
 class SpecifyShape(Op):
     """Assert the sizes of ``axes`` at run time; the output's static shape says them."""
+
+    only_views = True  # its reference makes a view: nothing to compile
 
     axes: tuple[int, ...]
 

@@ -47,12 +47,7 @@ from jitgraph.backends.reference import NodeImplementation, Program
 from jitgraph.ir.graph import Graph, Node
 from jitgraph.passes.memory import MemoryPlan
 
-__all__ = ["LLVMProgram", "compile_graph", "VIEW_OPS"]
-
-# Ops whose reference implementation makes a view or reads metadata: no loop to compile.
-VIEW_OPS = frozenset(
-    {"DimShuffle", "Reshape", "Shape", "ShapeIndex", "Subtensor", "Flatten", "SpecifyShape"}
-)
+__all__ = ["LLVMProgram", "compile_graph"]
 
 
 class KernelWriter:
@@ -149,7 +144,7 @@ REFERENCE_FALLBACK = "reference fallback (no LLVM lowering yet)"
 
 
 def _unlowered_description(node: Node) -> str:
-    if type(node.op).__name__ in VIEW_OPS:
+    if node.op.only_views:
         return "NumPy view"
     return REFERENCE_FALLBACK
 
@@ -180,16 +175,18 @@ def node_kernel(node: Node) -> Kernel | None:
 
 
 def _raises_at_run_time(kernel: Kernel) -> bool:
-    """Whether the kernel has an integer power whose exponent may be negative, which NumPy
-    (and so jitgraph) refuses with an error that compiled loops cannot raise yet: such a
-    kernel runs by its reference implementation (a tracked gap)."""
+    """Whether an instruction may hit an input its reference refuses with an error
+    (``ScalarOp.negative_integer_error``: a negative integer power), which compiled loops
+    cannot raise yet: such a kernel runs by its reference implementation (a tracked gap)."""
     for instruction in kernel.body:
-        if instruction.op.name != "power" or dtypes.kind(instruction.dtype) not in "iu":
+        position = instruction.op.negative_integer_error
+        if position is None or dtypes.kind(instruction.dtype) not in "iu":
             continue
-        exponent = instruction.args[1]
-        if exponent.kind != CONSTANT or kernel.constants[exponent.position].value < 0:
-            if dtypes.kind(kernel.slot_dtype(exponent)) == "i":
-                return True
+        argument = instruction.args[position]
+        if dtypes.kind(kernel.slot_dtype(argument)) != "i":
+            continue  # unsigned and bool values are never negative
+        if argument.kind != CONSTANT or kernel.constants[argument.position].value < 0:
+            return True
     return False
 
 

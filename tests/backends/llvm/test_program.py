@@ -81,7 +81,11 @@ def build(x: T.TensorVariable, y: T.TensorVariable, ops: tuple[list[str], list[s
     unary, binary = ops
     for name in unary:
         function = nnet.sigmoid if name == "sigmoid" else getattr(T, name)
-        value = function(abs(value) + 0.5 if name in ("log1p", "sqrt") else value)
+        if name in ("log1p", "sqrt"):
+            value = abs(value) + 0.5
+        elif name == "exp":  # exp of exp of ... amplifies a last-bit difference past any
+            value = T.tanh(value)  # tolerance: keep each argument well conditioned
+        value = function(value)
     for name in binary:
         value = getattr(T, name)(value, y)
     return value
@@ -140,13 +144,14 @@ def test_dropped_functions_return_their_native_code() -> None:
         make(k)
     gc.collect()
     before = _rss()
+    loaded_before = len(launch._loaded)  # other tests' functions may still be alive
     for k in range(40, 140):
         f = make(k)
         f(np.ones(4))
         del f
     gc.collect()
-    assert len(launch._loaded) < 10  # the loaded code went with its functions
-    # LLVM's optimizer (llvmlite's new pass manager) keeps ~0.55 MB per module it has
+    assert len(launch._loaded) - loaded_before < 10  # the loaded code went with its functions
+    # LLVM's optimizer (llvmlite's new pass manager) keeps ~0.3-0.55 MB per module it has
     # optimized, whatever is freed afterwards (measured; documented in the README): the
     # bound is that, not zero. The disk cache spares later processes the compilation.
     assert _rss() - before < 100 * 1.0 * 2**20
