@@ -54,7 +54,7 @@ def _fast_call(function: Any, kernel: Any, order: list[int], picks: list[int]) -
     from jitgraph.backends.llvm.launch import PARALLEL_THRESHOLD, shape_expression
 
     compiled_kernel = kernel
-    direct = compiled_kernel._direct
+    direct = compiled_kernel.direct
     if direct is None:
         return None
     graph_inputs = function._compiled.graph.inputs
@@ -79,7 +79,7 @@ def _fast_call(function: Any, kernel: Any, order: list[int], picks: list[int]) -
         )
         lines += [f"    if {test}:", "        return MISS"]
     full = [i for i, k in enumerate(spec.inputs) if not any(k.broadcastable)]
-    no_identity = bool(compiled_kernel._no_identity)
+    no_identity = bool(compiled_kernel.no_identity)
     if full:
         size = f"{kernel_inputs[full[0]]}.size"
         test = f"{size} >= {PARALLEL_THRESHOLD}" + (f" or {size} == 0" if no_identity else "")

@@ -119,17 +119,17 @@ class CompiledKernel:
             self._contiguous = _CONTIGUOUS(library.address(f"{name}_contiguous"))
         except KeyError:
             pass
-        self._n_in = len(kernel.inputs)
         self._all_broadcast = [all(k.broadcastable) for k in kernel.inputs]
         self._out_dtypes = [np.dtype(o.dtype) for o in kernel.outputs]
         self._out_patterns = [kernel.slot_broadcastable(o.slot) for o in kernel.outputs]
         self._reductions = [o for o in kernel.outputs if o.reduction is not None]
         self._reduces_axis0 = any(0 in o.axes for o in self._reductions)
-        self._full_reduction = all(len(o.axes) == kernel.ndim for o in self._reductions)
-        self._no_identity = [
+        # Public to the short call path (jitgraph/compile/fastcall.py): the reductions that
+        # fail over an empty axis, and the direct entry (None where it is unsupported).
+        self.no_identity = [
             o for o in self._reductions if o.reduction is not None and o.reduction.identity is None
         ]
-        self._direct = (
+        self.direct = (
             _DIRECT(library.address(f"{name}_direct")) if direct_entry_supported() else None
         )
         self._shape_recipes = [_shape_recipe(kernel, k) for k in range(len(kernel.outputs))]
@@ -146,15 +146,15 @@ class CompiledKernel:
         empty max/min, inputs that disagree): the caller then calls ``run``. Output ``k``
         is written into ``buffers[k]`` where that is an array, which must have the
         output's dtype and shape (the memory plan's buffers, checked by the caller)."""
-        direct = self._direct
+        direct = self.direct
         if direct is None:
             return None
         source = self._size_source
         if source is not None:
             size = inputs[source].size
-            if size >= PARALLEL_THRESHOLD or (size == 0 and self._no_identity):
+            if size >= PARALLEL_THRESHOLD or (size == 0 and self.no_identity):
                 return None
-        elif self._no_identity:
+        elif self.no_identity:
             return None
         if buffers is None:
             outputs = [
@@ -176,7 +176,7 @@ class CompiledKernel:
     def output_shapes(self, extents: Sequence[int]) -> list[tuple[int, ...]]:
         """Each output's shape for a loop domain of ``extents``; ValueError for a max/min
         over an empty axis (no identity)."""
-        for output in self._no_identity:
+        for output in self.no_identity:
             if any(extents[a] == 0 for a in output.axes):
                 raise ValueError(
                     f"{output.reduction} of an empty axis: axis {output.axes} of an array of "
