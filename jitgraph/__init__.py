@@ -10,7 +10,7 @@ array(4.)
 
 import sys as _sys
 
-from jitgraph import compile, gradient, printing, tensor
+from jitgraph import compile, gradient, printing, scan_module, tensor
 from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
@@ -19,6 +19,7 @@ from jitgraph.gradient import grad
 from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
 from jitgraph.ir.rebuild import clone_replace
 from jitgraph.printing import pp
+from jitgraph.scan import foldl, foldr, map, reduce, scan
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,12 @@ __all__ = [
     "jitgraph",
     "pp",
     "printing",
+    "foldl",
+    "foldr",
+    "map",
+    "reduce",
+    "scan",
+    "scan_module",
     "shared",
     "tensor",
     "theano",

@@ -45,6 +45,7 @@ from jitgraph.backends.kernel import (
 from jitgraph.backends.llvm import launch
 from jitgraph.backends.reference import NodeImplementation, Program
 from jitgraph.ir.graph import Graph, Node
+from jitgraph.ops.control import InnerGraphOp
 from jitgraph.passes.memory import MemoryPlan
 
 __all__ = ["LLVMProgram", "compile_graph"]
@@ -107,6 +108,9 @@ class LLVMProgram(Program):
                 )
         for node in graph.nodes:
             if id(node) in lowered:
+                continue
+            if isinstance(node.op, InnerGraphOp):  # scan, ifelse: they compile their graphs
+                lowered[id(node)] = node.op.implementation(node, "llvm")
                 continue
             step = _blas_step(node)
             if step is not None:
