@@ -35,6 +35,13 @@ from jitgraph.ops.control import InnerGraph
 from jitgraph.ops.scan import Scan
 
 
+def _tensor() -> Any:
+    """The Theano front end (imported late: it imports the compile package)."""
+    import jitgraph.tensor
+
+    return jitgraph.tensor
+
+
 class until:  # noqa: N801 - Theano's name
     """Returned by a step function (alone or with its outputs and updates): the loop
     stops after the step where ``condition`` is true (a while-loop; ``n_steps`` bounds it)."""
@@ -52,7 +59,7 @@ class until:  # noqa: N801 - Theano's name
 
 @dataclasses.dataclass
 class _Sequence:
-    outer: Var
+    outer: Any  # a tensor variable
     taps: tuple[int, ...]
 
 
@@ -203,7 +210,7 @@ def _steps(
 ) -> tuple[Var, bool]:
     """The int64 number of steps and the direction (a constant negative n_steps runs
     backwards, as in Theano)."""
-    import jitgraph.tensor as T
+    T = _tensor()
 
     if n_steps is not None and not isinstance(n_steps, Var):
         count = int(n_steps)
@@ -268,7 +275,7 @@ def _widened(out: _Output, value: Var | None) -> _Output:
     differs by a guess: a Python number's dtype, a static dim the step does not keep."""
     if value is None or out.initial is None:
         return out
-    import jitgraph.tensor as T
+    T = _tensor()
 
     state, got = out.state_type(), value.type
     initial, state_shape = out.initial, out.state_shape
@@ -443,7 +450,7 @@ def _build(
     truncate_gradient: int,
     name: str | None,
 ) -> list[Var]:
-    import jitgraph.tensor as T
+    T = _tensor()
 
     fed = [o for o in step.outs if o.initial is not None]
     fed_values = [v for o, v in zip(step.outs, step.outputs, strict=True) if o.initial is not None]

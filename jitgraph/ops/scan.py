@@ -37,6 +37,12 @@ from jitgraph.ops.base import GradTerm
 from jitgraph.ops.control import InnerGraph, InnerGraphOp
 
 
+# ``keep_last`` values, per output: every step's value, the last step's value (an error
+# when no step ran: ``result[-1]`` of an empty result), or the value after the loop (the
+# initial value when no step ran; the gradient's accumulators).
+KEEP_ALL, KEEP_LAST_STEP, KEEP_FINAL = 0, 1, 2
+
+
 class ScanError(ValueError):
     """A loop that cannot run as asked: too-short sequences, a step whose result does not
     fit the state it updates, a negative number of steps."""
@@ -54,13 +60,13 @@ class Scan(InnerGraphOp):
     n_shared: int
     n_nonseq: int
     until: bool = False
-    keep_last: tuple[bool, ...] = ()
+    keep_last: tuple[int, ...] = ()
     truncate_gradient: int = -1
     name: str | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.keep_last:
-            object.__setattr__(self, "keep_last", (False,) * (self.n_states + self.n_nit))
+            object.__setattr__(self, "keep_last", (KEEP_ALL,) * (self.n_states + self.n_nit))
 
     # ---- layout
     @property
@@ -323,7 +329,7 @@ class _History:
 
     def result(self, done: int) -> np.ndarray:
         if self.keep_last:
-            if done == 0:
+            if done == 0 and self.keep_last == KEEP_LAST_STEP:
                 raise _empty_last(self.op, self.k)
             return self.buffer[self._row(self.back + done - 1)].copy()
         return self.buffer[self.back : self.back + done]
