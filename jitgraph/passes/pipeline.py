@@ -83,6 +83,12 @@ def _stabilize(graph: Graph) -> Graph:
     return stabilize(graph)
 
 
+def _scan_memory(graph: Graph) -> Graph:
+    from jitgraph.passes.scan import save_memory
+
+    return save_memory(graph)
+
+
 def _use_blas(graph: Graph) -> Graph:
     from jitgraph.passes.blas import use_blas
 
@@ -104,6 +110,7 @@ PIPELINE: list[Pass] = [
     Pass("canonicalize", _canonicalize, _ALL),  # one spelling per expression
     Pass("stabilize", _stabilize, _ALL),  # numerically stable forms (log1p, softplus, ...)
     Pass("fold_again", _fold, _ALL),  # what canonical and stable forms exposed
+    Pass("scan_memory", _scan_memory, _ALL),  # result[-1] of a loop keeps only its last rows
     Pass("use_blas", _use_blas, _ALL),  # alpha*dot(x, y) + beta*z as one Gemm/Gemv/Ger
     Pass("fuse", _fuse, _FAST),  # elementwise chains and their reductions into kernels
 ]
