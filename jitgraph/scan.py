@@ -489,7 +489,7 @@ def _build(
     )
     histories = [o.initial if not o.single else T.shape_padleft(o.initial) for o in fed]
     outer = [steps, *(s.outer for s in seqs), *histories, *shared_targets, *outer_nonseqs]
-    node = op.make_node(*outer)  # type: ignore[arg-type]
+    node = op.make_node(*outer)
     for out, label in zip(node.outputs, _output_names(name, step), strict=False):
         out.name = label
     return list(node.outputs)

@@ -47,7 +47,7 @@ def scan_grad(op: Scan, node: Node, output_grads: Sequence[Var]) -> list[GradTer
     """The gradient terms of every input of a Scan ``node`` (module docstring)."""
     if op.until:
         reason = "the gradient of a while-loop (scan with until) is not supported"
-        return [DISCONNECTED] + [Undefined(reason) for _ in node.inputs[1:]]
+        return _undefined(node, reason)
     full = _full_history_node(op, node)
     builder = _Backward(op, full, output_grads)
     if builder.reads_updated_shared():
@@ -55,8 +55,14 @@ def scan_grad(op: Scan, node: Node, output_grads: Sequence[Var]) -> list[GradTer
             "the scan's step reads a shared variable that the loop also updates; the "
             "gradient through a value updated at every step is not supported"
         )
-        return [DISCONNECTED] + [Undefined(reason) for _ in node.inputs[1:]]
+        return _undefined(node, reason)
     return builder.terms()
+
+
+def _undefined(node: Node, reason: str) -> list[GradTerm]:
+    terms: list[GradTerm] = [DISCONNECTED]
+    terms.extend(Undefined(reason) for _ in node.inputs[1:])
+    return terms
 
 
 def _full_history_node(op: Scan, node: Node) -> Node:
@@ -74,7 +80,7 @@ class _Placeholders:
     seq_rows: list[Var]  # the forward step's sequence-tap inputs, per step
     state_rows: list[Var]  # the forward step's state-tap inputs, per step
     out_cots: list[Var]  # cost gradients of the forward outputs (states, then nits), per step
-    windows: list[Var]  # per differentiated state: pending cotangents (max_back rows)
+    windows: list[Any]  # per differentiated state: pending cotangents (max_back rows)
     accumulators: list[Var]  # per differentiated non-sequence: its gradient so far
     nonseqs: list[Var]  # the forward non-sequences and shared values (read-only)
 
@@ -87,10 +93,10 @@ class _Backward:
         self.forward = op.inner.graph
         positions = op.outer_positions()
         self.n = T.cast(node.inputs[0], "int64")
-        self.sequences = [node.inputs[p] for p in positions["sequences"]]
-        self.initials = [node.inputs[p] for p in positions["initial"]]
+        self.sequences: list[Any] = [node.inputs[p] for p in positions["sequences"]]
+        self.initials: list[Any] = [node.inputs[p] for p in positions["initial"]]
         self.shared = [node.inputs[p] for p in positions["shared"]]
-        self.nonseqs = [node.inputs[p] for p in positions["nonseq"]]
+        self.nonseqs: list[Any] = [node.inputs[p] for p in positions["nonseq"]]
         n_out = op.n_states + op.n_nit
         self.cots = [
             T.cast(g, v.type.dtype) if _continuous(v) else None
@@ -115,11 +121,10 @@ class _Backward:
         return any(id(v) in shared_inputs for v in ancestors(outputs))
 
     # ---- outer sequences of the backward loop (reversed: it runs from the last step)
-    def _reversed_rows(self, var: Var, start: Any) -> Var:
+    def _reversed_rows(self, var: Any, start: Any) -> Var:
         """Rows ``start + t`` of ``var`` for the backward steps, last step first."""
-        T = self.T
         n, steps = self.n, self.steps
-        return var[start + n - steps : start + n][::-1]  # type: ignore[index]
+        return var[start + n - steps : start + n][::-1]  # type: ignore[no-any-return,unused-ignore]
 
     def _outer_sequences(self) -> list[Var]:
         T = self.T
@@ -131,7 +136,7 @@ class _Backward:
             back = op.max_back(k)
             history = T.concatenate([self.initials[k][:back], self.node.outputs[k]])
             rows.extend(self._reversed_rows(history, back + tap) for tap in taps)
-        for k, cot in enumerate(self.cots):
+        for cot in self.cots:
             if cot is not None:
                 rows.append(self._reversed_rows(cot, 0))
         return rows
@@ -148,9 +153,7 @@ class _Backward:
         return _Placeholders(
             seq_rows=[fresh(inner.inputs[p]) for p in positions["sequences"]],
             state_rows=[fresh(inner.inputs[p]) for p in positions["states"]],
-            out_cots=[
-                fresh(v) for v, c in zip(outputs, self.cots, strict=True) if c is not None
-            ],
+            out_cots=[fresh(v) for v, c in zip(outputs, self.cots, strict=True) if c is not None],
             windows=[self._window_type(k).make_variable(f"dstate{k}") for k in self.states],
             accumulators=[fresh(inner.inputs[positions["nonseq"][m]]) for m in self.diff_nonseqs],
             nonseqs=[fresh(inner.inputs[p]) for p in (*positions["shared"], *positions["nonseq"])],
@@ -211,7 +214,7 @@ class _Backward:
         ]
         return Graph(graph_inputs, [*new_windows, *new_accumulators, *seq_outputs])
 
-    def _shifted_windows(self, windows: list[Var], state_terms: Sequence[Var]) -> list[Var]:
+    def _shifted_windows(self, windows: list[Any], state_terms: Sequence[Var]) -> list[Var]:
         """Each window moved one step back, with this step's tap cotangents added."""
         T = self.T
         op = self.op
@@ -228,14 +231,12 @@ class _Backward:
     def _sequence_terms(self, seq_terms: Sequence[Var]) -> list[Var]:
         """The cotangent of each differentiated sequence's tap rows (an output per tap)."""
         op = self.op
-        result = []
+        result: list[Var] = []
         position = 0
         for i, taps in enumerate(op.seq_taps):
             if i in self.diff_seqs:
                 dtype = self.sequences[i].type.dtype
-                result.extend(
-                    self.T.cast(seq_terms[position + j], dtype) for j in range(len(taps))
-                )
+                result.extend(self.T.cast(seq_terms[position + j], dtype) for j in range(len(taps)))
             position += len(taps)
         return result
 
@@ -273,7 +274,7 @@ class _Backward:
         return self._collect(windows, accs, seq_rows)
 
     def _collect(
-        self, windows: Sequence[Var], accs: Sequence[Var], seq_rows: Sequence[Var]
+        self, windows: Sequence[Any], accs: Sequence[Var], seq_rows: Sequence[Any]
     ) -> list[GradTerm]:
         T = self.T
         op = self.op
