@@ -54,6 +54,10 @@ class InnerGraph:
                 self._programs[backend] = program
             return program
 
+    def compiled(self, backend: str) -> Program | None:
+        """The program already compiled for ``backend``, or None (compiles nothing)."""
+        return self._programs.get(backend)
+
     def __repr__(self) -> str:
         graph = self.graph
         return f"<graph {graph.hash[:8]}: {len(graph.inputs)} in, {len(graph.nodes)} nodes>"

@@ -36,7 +36,6 @@ from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GradTerm
 from jitgraph.ops.control import InnerGraph, InnerGraphOp
 
-
 # ``keep_last`` values, per output: every step's value, the last step's value (an error
 # when no step ran: ``result[-1]`` of an empty result), or the value after the loop (the
 # initial value when no step ran; the gradient's accumulators).
@@ -116,6 +115,21 @@ class Scan(InnerGraphOp):
         kind = "while" if self.until else "for"
         name = f"{self.name}, " if self.name else ""
         return f"Scan{{{name}{kind}, {len(self.inner.graph.nodes)} inner nodes}}"
+
+    def inner_text(self) -> str:
+        """The step's graph (its optimized form once compiled for the LLVM backend), shown
+        under the graph by ``debugprint``, after a line naming the step's inputs."""
+        from jitgraph.printing import debugprint
+
+        compiled = self.inner.compiled("llvm")
+        graph = compiled.graph if compiled is not None else self.inner.graph
+        roles = []
+        for role, indices in self.inner_positions().items():
+            names = [repr(self.inner.graph.inputs[i]) for i in indices]
+            if names:
+                roles.append(f"{role}: {', '.join(names)}")
+        header = "step inputs: " + "; ".join(roles) if roles else "step inputs: none"
+        return header + "\n" + debugprint(list(graph.outputs), file="str")
 
     # ---- types
     def make_node(self, *inputs: Var) -> Node:
