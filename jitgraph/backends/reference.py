@@ -127,32 +127,37 @@ class Program:
         )
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            return self.run_quietly(inputs)
+
+    def run_quietly(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``run`` for a caller that has silenced NumPy's floating-point warnings and
+        ComplexWarning already (a loop running the program at every step)."""
         storage: list[Any] = [None] * self.n_slots
         for s, value in zip(self.input_slots, inputs, strict=True):
             storage[s] = value
         for s, data in self.constants:
             storage[s] = data
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-            for node, perform, ins, outs, free, into, check in self.steps:
-                args = [storage[s] for s in ins]
-                try:
-                    if into is None:
-                        results = perform(args)
-                    else:
-                        donated = [storage[d] if d >= 0 else None for d in into[1]]
-                        results = _perform_reusing(into[0], args, donated)
-                except Exception as exc:  # noqa: BLE001 - re-raised with the node named
-                    raise node_error(node, args, exc) from exc
-                if check:
-                    _store(storage, node, outs, results)
+        for node, perform, ins, outs, free, into, check in self.steps:
+            args = [storage[s] for s in ins]
+            try:
+                if into is None:
+                    results = perform(args)
                 else:
-                    for s, value in zip(outs, results):
-                        storage[s] = value
-                for s in free:
-                    storage[s] = None
-            if self.inplace_steps:
-                _run_inplace(self.inplace_steps, storage, inputs)
+                    donated = [storage[d] if d >= 0 else None for d in into[1]]
+                    results = _perform_reusing(into[0], args, donated)
+            except Exception as exc:  # noqa: BLE001 - re-raised with the node named
+                raise node_error(node, args, exc) from exc
+            if check:
+                _store(storage, node, outs, results)
+            else:
+                for s, value in zip(outs, results):
+                    storage[s] = value
+            for s in free:
+                storage[s] = None
+        if self.inplace_steps:
+            _run_inplace(self.inplace_steps, storage, inputs)
         return [storage[s] for s in self.output_slots]
 
 

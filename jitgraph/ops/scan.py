@@ -26,6 +26,7 @@ state its value after the loop.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -191,7 +192,7 @@ class Scan(InnerGraphOp):
         from jitgraph.backends.reference import NodeImplementation
 
         program = self.inner.program(backend)
-        loop = PythonLoop(self, node, program.run)
+        loop = PythonLoop(self, node, program.run_quietly)
         if backend == "llvm":
             native = _native_loop(self, node, program)
             if native is not None:
@@ -270,6 +271,11 @@ class PythonLoop:
         self.nit_types = [v.type for v in graph.outputs[op.n_states : op.n_states + op.n_nit]]
 
     def run(self, inputs: list[Any]) -> list[Any]:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            return self._run(inputs)
+
+    def _run(self, inputs: list[Any]) -> list[Any]:
         op = self.op
         positions = op.outer_positions()
         n = steps_to_run(op, inputs[0])
