@@ -10,7 +10,7 @@ array(4.)
 
 import sys as _sys
 
-from jitgraph import compile, gradient, printing, scan_module, tensor
+from jitgraph import compile, gradient, ifelse, printing, scan_module, tensor
 from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
@@ -49,6 +49,7 @@ __all__ = [
     "config",
     "function",
     "grad",
+    "ifelse",
     "gradient",
     "jitgraph",
     "pp",

@@ -26,20 +26,22 @@ array(3.)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 import numpy as np
 
 from jitgraph import dtypes
 from jitgraph.backends.reference import NodeImplementation
+from jitgraph.config import config
 from jitgraph.ir.graph import Const, Graph, Node, Var, graph_inputs
+from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import DISCONNECTED, Disconnected, GradTerm, Undefined
 from jitgraph.ops.control import InnerGraph, InnerGraphOp, run_program
 from jitgraph.ops.shape import int64_constant, shape_scalars
 
-__all__ = ["IfElse", "build_ifelse", "check_branch_types", "joined_type"]
+__all__ = ["IfElse", "build_ifelse", "check_branch_types", "hoist_computed", "joined_type"]
 
 
 # ----------------------------------------------------------------------------- types
@@ -70,10 +72,13 @@ def check_branch_types(then_types: Sequence[TensorType], else_types: Sequence[Te
 
 
 def _compatible(value: TensorType, placeholder: TensorType) -> bool:
-    """Whether a value of type ``value`` can feed an inner input of type ``placeholder``."""
+    """Whether a value of type ``value`` can feed an inner input of type ``placeholder``:
+    the same dtype, ndim and broadcastable dims, and no static size in conflict. A value
+    may know less than the placeholder (other than its 1s): rewrites replace variables by
+    equal values that keep only the broadcastable pattern, e.g. a gradient seed."""
     return (
         value.dtype == placeholder.dtype
-        and value.ndim == placeholder.ndim
+        and value.broadcastable == placeholder.broadcastable
         and all(a is None or b is None or a == b for a, b in zip(value.shape, placeholder.shape))
     )
 
@@ -173,11 +178,40 @@ class IfElse(InnerGraphOp):
         ]
 
     def grad(self, node: Node, output_grads: Sequence[Var]) -> list[GradTerm]:
-        """The condition is disconnected; each value gets ``ifelse(condition, vjp of the
-        then branch, vjp of the else branch)``, all of them from one gradient ifelse."""
-        from jitgraph.ops.ifelse_grad import ifelse_gradient
+        """Each value gets ``ifelse(condition, vjp of the then branch, vjp of the else
+        branch)``, all of them from one gradient ifelse. The condition gets zeros, as in
+        Theano: it is connected (it picks the outputs), but a small change of it is
+        taken to pick the same branch."""
+        from jitgraph.tensor.creation import zeros_like
 
-        return ifelse_gradient(self, node, output_grads)
+        condition, *values = node.inputs
+        then_graph, else_graph = self.then_graph.graph, self.else_graph.graph
+        seeded = [i for i, out in enumerate(node.outputs) if is_continuous(out.type.dtype)]
+        seeds = [output_grads[i].type.make_variable(f"d_out{i}") for i in seeded]
+        then_terms = branch_vjp(then_graph, seeded, seeds)
+        else_terms = branch_vjp(else_graph, seeded, seeds)
+        float_dtype = condition.type.dtype if is_continuous(condition.type.dtype) else None
+        terms: list[GradTerm] = [zeros_like(condition, dtype=float_dtype or config.floatX)]
+        chosen: dict[int, tuple[Var, Var]] = {}  # input position -> (then term, else term)
+        for k, value in enumerate(values):
+            term = _settled_term(value, then_terms[k], else_terms[k])
+            if term is None:  # a branch the value does not reach contributes zeros
+                chosen[1 + k] = (
+                    _term_or_zeros(then_terms[k], then_graph.inputs[k]),
+                    _term_or_zeros(else_terms[k], else_graph.inputs[k]),
+                )
+            terms.append(DISCONNECTED if term is None else term)
+        if chosen:
+            gradients = build_ifelse(
+                condition,
+                [*values, *(output_grads[i] for i in seeded)],
+                ([*then_graph.inputs, *seeds], [pair[0] for pair in chosen.values()]),
+                ([*else_graph.inputs, *seeds], [pair[1] for pair in chosen.values()]),
+                f"grad of {self.name}" if self.name else "grad",
+            )
+            for position, gradient in zip(chosen, gradients, strict=True):
+                terms[position] = gradient
+        return terms
 
     # ---- display
     def params(self) -> tuple[tuple[str, Any], ...]:
@@ -257,8 +291,108 @@ def build_ifelse(
     return list(op.make_node(condition, *[values[k] for k in keep]).outputs)
 
 
+def hoist_computed(node: Node, computed: Set[int]) -> list[Var] | None:
+    """The outputs of an IfElse equivalent to ``node`` whose branches take, as extra
+    values, what they would otherwise recompute although the outer graph computes it
+    anyway; None when they recompute nothing. ``computed``: the ids of the outer variables
+    computed unconditionally (in an outer ``Graph``, the outputs of all its nodes).
+
+    A branch's expression is matched by rebuilding it on the node's values: hash-consing
+    returns the outer graph's own node when it computes the same thing (of the same type,
+    so the outputs keep theirs). For a pass::
+
+        computed = {id(v) for n in graph.nodes for v in n.outputs}
+        replacement = hoist_computed(ifelse_node, computed)
+    """
+    op = node.op
+    if not isinstance(op, IfElse):
+        raise TypeError(f"hoist_computed takes an IfElse node, got a node of {op}")
+    condition, values = node.inputs[0], list(node.inputs[1:])
+    extra: dict[int, Var] = {}  # id(outer variable) -> the variable, in order of discovery
+    hits: list[dict[Var, Var]] = []  # per branch: inner variable -> its outer equivalent
+    for graph in (op.then_graph.graph, op.else_graph.graph):
+        outer = outer_equivalents(graph, values)
+        found = {
+            var: outer[id(var)]
+            for inner in graph.nodes
+            for var in inner.outputs
+            if id(outer[id(var)]) in computed and outer[id(var)].type == var.type
+        }
+        for equivalent in found.values():
+            extra.setdefault(id(equivalent), equivalent)
+        hits.append(found)
+    if not extra:
+        return None
+    branches: list[Branch] = []
+    for graph, found in zip((op.then_graph.graph, op.else_graph.graph), hits, strict=True):
+        stand_ins = {key: var.type.make_variable(var.name) for key, var in extra.items()}
+        outputs = replace(graph.outputs, {v: stand_ins[id(o)] for v, o in found.items()})
+        branches.append(([*graph.inputs, *stand_ins.values()], outputs))
+    return build_ifelse(condition, [*values, *extra.values()], branches[0], branches[1], op.name)
+
+
+def outer_equivalents(graph: Graph, values: Sequence[Var]) -> dict[int, Var]:
+    """id(inner variable) -> the same expression built on ``values`` (the outer values
+    of the graph's inputs); equal expressions are the same node (hash-consing)."""
+    outer: dict[int, Var] = {id(p): v for p, v in zip(graph.inputs, values, strict=True)}
+    for inner in graph.nodes:
+        args = [v if isinstance(v, Const) else outer[id(v)] for v in inner.inputs]
+        rebuilt = inner.op.make_node(*args)
+        outer.update((id(old), new) for old, new in zip(inner.outputs, rebuilt.outputs))
+    return outer
+
+
+# ----------------------------------------------------------------------------- gradients
 def is_continuous(dtype: str) -> bool:
     return dtypes.is_float(dtype) or dtypes.is_complex(dtype)
 
 
-__all__ += ["DISCONNECTED", "Disconnected", "Undefined", "is_continuous"]
+def branch_vjp(graph: Graph, seeded: Sequence[int], seeds: Sequence[Var]) -> list[GradTerm]:
+    """For each input of ``graph``: the vector-Jacobian product of the outputs at
+    positions ``seeded`` with ``seeds``, i.e. the gradient of ``sum(output * seed)``.
+
+    Seeds ADD to what flows into their output from the other outputs (Lop's semantics,
+    not ``grad``'s ``known_grads``, which would drop it): a branch may return ``y`` and
+    ``2 * y``. An input the outputs do not reach is DISCONNECTED; an undefined gradient is
+    returned as ``Undefined`` (the outer driver raises only if the cost needs it).
+    """
+    from jitgraph.gradient import _grad, _GradOptions
+
+    known: dict[Var, Var] = {}
+    for position, seed in zip(seeded, seeds, strict=True):
+        out = graph.outputs[position]
+        if not isinstance(out, Const):
+            known[out] = known[out] + seed if out in known else seed  # type: ignore[operator]
+    wrt = [v for v in graph.inputs if is_continuous(v.type.dtype)]
+    terms: dict[int, GradTerm] = {}
+    if known and wrt:
+        options = _GradOptions(
+            disconnected_inputs="ignore",
+            return_disconnected="Disconnected",
+            null_gradients="return",
+            add_names=False,
+            additive_seeds=True,
+        )
+        terms = dict(zip(map(id, wrt), _grad(None, wrt, None, known, options), strict=True))
+    return [terms.get(id(v), DISCONNECTED) for v in graph.inputs]
+
+
+def _settled_term(value: Var, then_term: GradTerm, else_term: GradTerm) -> GradTerm | None:
+    """The gradient term of ``value`` when it needs no gradient ifelse, else None."""
+    from jitgraph.tensor.creation import zeros_like
+
+    if not is_continuous(value.type.dtype):
+        # Integer values have zero gradients (the driver's convention for every op).
+        return zeros_like(value, dtype=config.floatX)
+    for term in (then_term, else_term):
+        if isinstance(term, Undefined):
+            return term
+    if isinstance(then_term, Disconnected) and isinstance(else_term, Disconnected):
+        return DISCONNECTED
+    return None
+
+
+def _term_or_zeros(term: GradTerm, placeholder: Var) -> Var:
+    from jitgraph.tensor.creation import zeros_like
+
+    return term if isinstance(term, Var) else zeros_like(placeholder)

@@ -89,6 +89,12 @@ def _scan_memory(graph: Graph) -> Graph:
     return save_memory(graph)
 
 
+def _ifelse_share(graph: Graph) -> Graph:
+    from jitgraph.passes.ifelse import share_computed
+
+    return share_computed(graph)
+
+
 def _use_blas(graph: Graph) -> Graph:
     from jitgraph.passes.blas import use_blas
 
@@ -111,6 +117,7 @@ PIPELINE: list[Pass] = [
     Pass("stabilize", _stabilize, _ALL),  # numerically stable forms (log1p, softplus, ...)
     Pass("fold_again", _fold, _ALL),  # what canonical and stable forms exposed
     Pass("scan_memory", _scan_memory, _ALL),  # result[-1] of a loop keeps only its last rows
+    Pass("ifelse_share", _ifelse_share, _ALL),  # branches read what is computed anyway
     Pass("use_blas", _use_blas, _ALL),  # alpha*dot(x, y) + beta*z as one Gemm/Gemv/Ger
     Pass("fuse", _fuse, _FAST),  # elementwise chains and their reductions into kernels
 ]
