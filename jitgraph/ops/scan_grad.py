@@ -221,9 +221,15 @@ class _Backward:
         first_tap = [sum(len(t) for t in op.state_taps[:k]) for k in range(op.n_states)]
         result = []
         for window, k in zip(windows, self.states, strict=True):
+            terms = [
+                T.cast(state_terms[first_tap[k] + offset], window.type.dtype)
+                for offset in range(len(op.state_taps[k]))
+            ]
+            if op.state_taps[k] == (-1,):  # one row, all of it this step's: no shifting
+                result.append(T.shape_padleft(terms[0]))
+                continue
             shifted = T.concatenate([window[1:], T.zeros_like(window[:1])])
-            for offset, tap in enumerate(op.state_taps[k]):
-                term = T.cast(state_terms[first_tap[k] + offset], window.type.dtype)
+            for term, tap in zip(terms, op.state_taps[k], strict=True):
                 shifted = T.inc_subtensor(shifted[-tap - 1], term)
             result.append(shifted)
         return result
