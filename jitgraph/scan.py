@@ -32,7 +32,7 @@ from jitgraph.ir.graph import Const, Graph, Var, graph_inputs
 from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.control import InnerGraph
-from jitgraph.ops.scan import Scan
+from jitgraph.ops.scan import Scan, sequence_window
 
 
 def _tensor() -> Any:
@@ -123,7 +123,7 @@ def scan(
     nonseqs = [as_tensor_variable(v) for v in _as_list(non_sequences)]
     steps, go_backwards = _steps(n_steps, seqs, go_backwards, name)
     if go_backwards:
-        seqs = [_Sequence(s.outer[::-1], s.taps) for s in seqs]
+        seqs = [backwards for s in seqs for backwards in _reversed(s)]
     step = _trace(fn, seqs, outs, nonseqs, name)
     if strict:
         _check_strict(step, nonseqs, name)
@@ -171,6 +171,20 @@ def _sequence(position: int, item: Any, go_backwards: bool) -> _Sequence:
     return _Sequence(var, taps)
 
 
+def _reversed(seq: _Sequence) -> list[_Sequence]:
+    """``seq`` read from its end: one reversed sequence per tap, each cut to the rows that
+    tap reads, so that taps keep their meaning in the sequence's own order (Theano's
+    go_backwards: tap -1 is the row before tap 0's, which comes first in the loop)."""
+    if seq.taps == (0,):
+        return [_Sequence(seq.outer[::-1], (0,))]
+    low, span = sequence_window(seq.taps)
+    length = seq.outer.shape[0]
+    return [
+        _Sequence(seq.outer[tap - low : length - span + tap - low][::-1], (0,))
+        for tap in seq.taps
+    ]
+
+
 def _output(position: int, item: Any) -> _Output:
     from jitgraph.tensor.basic import as_tensor_variable
 
@@ -216,7 +230,7 @@ def _steps(
         count = int(n_steps)
         if count < 0:
             n_steps, go_backwards = -count, not go_backwards
-    lengths = [s.outer.shape[0] - (max(s.taps) - min(s.taps)) for s in seqs]
+    lengths = [s.outer.shape[0] - sequence_window(s.taps)[1] for s in seqs]
     if n_steps is None:
         if not lengths:
             raise ValueError(

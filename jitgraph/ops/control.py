@@ -28,11 +28,12 @@ if TYPE_CHECKING:
 class InnerGraph:
     """A graph held by an op: equal by structure, with its compiled programs cached."""
 
-    __slots__ = ("graph", "_programs", "_lock")
+    __slots__ = ("graph", "_programs", "_shape_programs", "_lock")
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._programs: dict[str, Program] = {}
+        self._shape_programs: dict[str, Program | None] = {}
         self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
@@ -53,6 +54,16 @@ class InnerGraph:
                 program = compile_inner(self.graph, backend)
                 self._programs[backend] = program
             return program
+
+    def shape_program(self, output: int, value_inputs: Sequence[int]) -> Program | None:
+        """A program computing the shape of output ``output`` from the graph's inputs,
+        which reads only their shapes, except the inputs at ``value_inputs``; None where
+        the shape needs other values (it is then data-dependent)."""
+        key = f"shape:{output}:{tuple(value_inputs)}"
+        with self._lock:
+            if key not in self._shape_programs:
+                self._shape_programs[key] = _shape_program(self.graph, output, value_inputs)
+            return self._shape_programs[key]
 
     def compiled(self, backend: str) -> Program | None:
         """The program already compiled for ``backend``, or None (compiles nothing)."""
@@ -76,6 +87,24 @@ def compile_inner(graph: Graph, backend: str) -> Program:
         return backend_compiler("reference")(graph, None)
     optimized = optimize(graph, "FAST_RUN").graph
     return backend_compiler(backend)(optimized, plan_memory(optimized, {}))
+
+
+def _shape_program(graph: Graph, output: int, value_inputs: Sequence[int]) -> Program | None:
+    from jitgraph.backends.reference import compile_graph
+    from jitgraph.ops.shape import Shape
+    from jitgraph.passes.pipeline import optimize
+
+    shapes = optimize(Graph(graph.inputs, [Shape()(graph.outputs[output])]), "FAST_RUN").graph
+    allowed = {id(graph.inputs[i]) for i in value_inputs}
+    inputs = {id(v) for v in graph.inputs}
+    for node in shapes.nodes:
+        if isinstance(node.op, Shape):
+            continue
+        if any(id(v) in inputs and id(v) not in allowed for v in node.inputs):
+            return None
+    if any(id(v) in inputs and id(v) not in allowed for v in shapes.outputs):
+        return None
+    return compile_graph(shapes)
 
 
 class InnerGraphOp(Op):

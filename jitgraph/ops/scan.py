@@ -11,7 +11,8 @@ Outer inputs, in order::
     non-sequences       the values the step reads unchanged
 
 The inner graph's inputs: a slice per sequence tap (step ``t`` reads row
-``t + tap - min(taps)``), a value per recurrent-output tap, the current value of each
+``t + tap - min(min(taps), 0)``: the sequence is cut as if tap 0 were among the taps, so
+tap ``k`` is the row ``k`` after the step's own; see ``sequence_window``), a value per recurrent-output tap, the current value of each
 shared state, then the non-sequences. Its outputs: the new value of each recurrent
 output, of each output not fed back ("nit": computed for the caller only), of each shared
 state, then, for a while-loop, the stop condition (checked after the step: the step
@@ -41,6 +42,14 @@ from jitgraph.ops.control import InnerGraph, InnerGraphOp
 # when no step ran: ``result[-1]`` of an empty result), or the value after the loop (the
 # initial value when no step ran; the gradient's accumulators).
 KEEP_ALL, KEEP_LAST_STEP, KEEP_FINAL = 0, 1, 2
+
+
+def sequence_window(taps: Sequence[int]) -> tuple[int, int]:
+    """``(low, span)`` of a sequence read with ``taps``: step ``t`` reads row
+    ``t + tap - low`` for each tap, and ``n`` steps need ``n + span`` rows (Theano's
+    reading: the taps are relative to a tap 0, whether or not it is among them)."""
+    low, high = min(min(taps), 0), max(max(taps), 0)
+    return low, high - low
 
 
 class ScanError(ValueError):
@@ -187,6 +196,22 @@ class Scan(InnerGraphOp):
             result.append(tuple(input_shapes[position]))
         return result
 
+    def unrun_shape(self, j: int, step_inputs: list[Any]) -> tuple[int, ...]:
+        """The shape nit output ``j`` would have at a step given ``step_inputs`` (of the
+        right shapes; sequence rows and states may be stand-ins): what an empty loop's
+        result has after its leading 0. From the step's shape graph where it reads only
+        shapes and the non-sequences' values; else the static shape, 0 where unknown."""
+        value = self.inner.graph.outputs[self.n_states + j]
+        fallback = tuple(0 if d is None else d for d in value.type.shape)
+        program = self.inner.shape_program(self.n_states + j, self.inner_positions()["nonseq"])
+        if program is None:
+            return fallback
+        try:
+            (shape,) = program.run(step_inputs)
+        except Exception:  # noqa: BLE001 - a shape graph that cannot run on stand-ins
+            return fallback
+        return tuple(int(d) for d in shape)
+
     # ---- running
     def implementation(self, node: Node, backend: str) -> Any:
         from jitgraph.backends.reference import NodeImplementation
@@ -240,7 +265,7 @@ def _output_label(op: Scan, k: int) -> str:
 def check_sequences(op: Scan, n: int, sequences: Sequence[np.ndarray]) -> None:
     """Raise where a sequence is too short for ``n`` steps with its taps."""
     for i, (seq, taps) in enumerate(zip(sequences, op.seq_taps, strict=True)):
-        span = max(taps) - min(taps)
+        span = sequence_window(taps)[1]
         if seq.ndim == 0 or seq.shape[0] < n + span:
             length = seq.shape[0] if seq.ndim else "no"
             need = f"{n} + {span} for its taps {list(taps)}" if span else str(n)
@@ -289,7 +314,7 @@ class PythonLoop:
         for t in range(n):
             args: list[Any] = []
             for seq, taps in zip(sequences, op.seq_taps, strict=True):
-                low = min(taps)
+                low = sequence_window(taps)[0]
                 args.extend(seq[t + tap - low, ...] for tap in taps)  # arrays, even 0-d
             for history in histories:
                 args.extend(history.taps(t))
@@ -305,8 +330,29 @@ class PythonLoop:
             done = t + 1
             if op.until and bool(results[-1]):
                 break
-        outputs = [h.result(done) for h in histories] + [c.result(done) for c in nits]
+        def stand_in_inputs() -> list[Any]:  # a step's inputs when no step ran
+            return self.stand_in_step_inputs(sequences, histories, shared, nonseq)
+
+        outputs = [h.result(done) for h in histories]
+        outputs += [c.result(done, stand_in_inputs) for c in nits]
         return outputs + shared
+
+
+    def stand_in_step_inputs(
+        self,
+        sequences: list[np.ndarray],
+        histories: list[_History],
+        shared: list[Any],
+        nonseq: list[Any],
+    ) -> list[Any]:
+        """Values of a step's inputs with the shapes a step would see: zeros for sequence
+        rows and states, the actual shared values and non-sequences."""
+        args: list[Any] = []
+        for seq, taps in zip(sequences, self.op.seq_taps, strict=True):
+            args.extend(np.zeros(seq.shape[1:], seq.dtype) for _ in taps)
+        for history in histories:
+            args.extend(history.buffer[0] for _ in history.taps_of)
+        return [*args, *shared, *nonseq]
 
 
 def _fresh(value: Any) -> np.ndarray:
@@ -390,11 +436,11 @@ class _Collector:
         else:
             self.buffer[t] = value
 
-    def result(self, done: int) -> np.ndarray:
-        if self.buffer is None:  # no step ran: the shape comes from the static type
+    def result(self, done: int, step_inputs: Callable[[], list[Any]]) -> np.ndarray:
+        if self.buffer is None:  # no step ran: the shape a step would have given
             if self.keep_last:
                 raise _empty_last(self.op, self.k)
-            shape = tuple(0 if d is None else d for d in self.ttype.shape)
+            shape = self.op.unrun_shape(self.k - self.op.n_states, step_inputs())
             return np.empty((0, *shape), dtype=self.ttype.numpy_dtype)
         return self.buffer if self.keep_last else self.buffer[:done]
 

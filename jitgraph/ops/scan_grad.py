@@ -30,7 +30,7 @@ from jitgraph.ir.graph import Graph, Node, Var, ancestors
 from jitgraph.ir.rebuild import replace
 from jitgraph.ops.base import DISCONNECTED, GradTerm, Undefined
 from jitgraph.ops.control import InnerGraph
-from jitgraph.ops.scan import KEEP_ALL, KEEP_FINAL, Scan
+from jitgraph.ops.scan import KEEP_ALL, KEEP_FINAL, Scan, sequence_window
 
 
 def _tensor() -> Any:
@@ -131,7 +131,8 @@ class _Backward:
         op = self.op
         rows: list[Var] = []
         for seq, taps in zip(self.sequences, op.seq_taps, strict=True):
-            rows.extend(self._reversed_rows(seq, tap - min(taps)) for tap in taps)
+            low = sequence_window(taps)[0]
+            rows.extend(self._reversed_rows(seq, tap - low) for tap in taps)
         for k, taps in enumerate(op.state_taps):
             back = op.max_back(k)
             history = T.concatenate([self.initials[k][:back], self.node.outputs[k]])
@@ -292,7 +293,7 @@ class _Backward:
                 continue
             total = T.zeros_like(seq)
             for tap in taps:
-                start = tap - min(taps) + self.n - self.steps
+                start = tap - sequence_window(taps)[0] + self.n - self.steps
                 total = T.inc_subtensor(total[start : start + self.steps], next(rows)[::-1])
             terms.append(total)
         window_of = dict(zip(self.states, windows, strict=True))
