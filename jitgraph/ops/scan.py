@@ -13,10 +13,11 @@ Outer inputs, in order::
 The inner graph's inputs: a slice per sequence tap (step ``t`` reads row
 ``t + tap - min(min(taps), 0)``: the sequence is cut as if tap 0 were among the taps, so
 tap ``k`` is the row ``k`` after the step's own; see ``sequence_window``), a value per
-recurrent-output tap, the current value of each shared state, then the non-sequences. Its outputs: the new value of each recurrent
-output, of each output not fed back ("nit": computed for the caller only), of each shared
-state, then, for a while-loop, the stop condition (checked after the step: the step
-where it is true is the last one, and is kept).
+recurrent-output tap, the current value of each shared state, then the non-sequences.
+Its outputs: the new value of each recurrent output, of each output not fed back ("nit":
+computed for the caller only), of each shared state, then, for a while-loop, the stop
+condition (checked after the step: the step where it is true is the last one, and is
+kept).
 
 Outer outputs: per recurrent output and per nit output its values at every step (leading
 axis: the steps), or, where ``keep_last`` says so, only the value of the last step (the
