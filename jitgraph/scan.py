@@ -128,7 +128,7 @@ def scan(
     if strict:
         _check_strict(step, nonseqs, name)
     node_outputs = _build(step, seqs, steps, nonseqs, truncate_gradient, name)
-    results, updates = _results(step, node_outputs)
+    results, updates = _results(step, node_outputs, nonseqs)
     if return_list:
         return list(results), updates
     return (results[0] if len(results) == 1 else results), updates
@@ -180,8 +180,7 @@ def _reversed(seq: _Sequence) -> list[_Sequence]:
     low, span = sequence_window(seq.taps)
     length = seq.outer.shape[0]
     return [
-        _Sequence(seq.outer[tap - low : length - span + tap - low][::-1], (0,))
-        for tap in seq.taps
+        _Sequence(seq.outer[tap - low : length - span + tap - low][::-1], (0,)) for tap in seq.taps
     ]
 
 
@@ -436,9 +435,10 @@ def _check_strict(step: _Step, nonseqs: list[Var], name: str | None) -> None:
 
 
 # ---------------------------------------------------------------------------- the op
-def _default_updates(step: _Step) -> list[tuple[SharedVariable, Var]]:
+def _default_updates(step: _Step, nonseqs: list[Var]) -> list[tuple[SharedVariable, Var]]:
     """The explicit updates plus the default updates of the shared variables the step
-    uses (random generators' states: a fresh draw each step), to a fixpoint."""
+    uses (random generators' states: a fresh draw each step), to a fixpoint. Values given
+    as non-sequences are computed once, before the loop: what they use is not the step's."""
     updates = list(step.updates)
     while True:
         exprs = [*step.outputs, *(e for _, e in updates)]
@@ -446,7 +446,7 @@ def _default_updates(step: _Step) -> list[tuple[SharedVariable, Var]]:
             exprs.append(step.condition)
         found = [
             v
-            for v in graph_inputs(exprs)
+            for v in graph_inputs(exprs, nonseqs)
             if isinstance(v, SharedVariable)
             and v.default_update is not None
             and all(v is not t for t, _ in updates)
@@ -469,7 +469,7 @@ def _build(
     fed = [o for o in step.outs if o.initial is not None]
     fed_values = [v for o, v in zip(step.outs, step.outputs, strict=True) if o.initial is not None]
     nit_values = [v for o, v in zip(step.outs, step.outputs, strict=True) if o.initial is None]
-    updates = _default_updates(step)
+    updates = _default_updates(step, nonseqs)
     shared_targets = [t for t, _ in updates]
     shared_args = [t.type.make_variable(f"{t.name or 'shared'}[t]") for t in shared_targets]
     inner_outputs = [*fed_values, *nit_values, *(e for _, e in updates)]
@@ -525,7 +525,7 @@ def _output_names(name: str | None, step: _Step) -> list[str | None]:
 
 
 def _results(
-    step: _Step, node_outputs: list[Var]
+    step: _Step, node_outputs: list[Var], nonseqs: list[Var]
 ) -> tuple[list[Var], OrderedDict[SharedVariable, Var]]:
     """The outputs in the order of outputs_info, and the updates dict."""
     n_fed = sum(1 for o in step.outs if o.initial is not None)
@@ -534,7 +534,7 @@ def _results(
     results = [next(fed) if o.initial is not None else next(nit) for o in step.outs]
     updates: OrderedDict[SharedVariable, Var] = OrderedDict()
     shared_outputs = node_outputs[len(step.outputs) :]
-    for (target, _), value in zip(_default_updates(step), shared_outputs, strict=True):
+    for (target, _), value in zip(_default_updates(step, nonseqs), shared_outputs, strict=True):
         updates[target] = value
     return results, updates
 
