@@ -331,13 +331,13 @@ class PythonLoop:
             done = t + 1
             if op.until and bool(results[-1]):
                 break
+
         def stand_in_inputs() -> list[Any]:  # a step's inputs when no step ran
             return self.stand_in_step_inputs(sequences, histories, shared, nonseq)
 
         outputs = [h.result(done) for h in histories]
         outputs += [c.result(done, stand_in_inputs) for c in nits]
         return outputs + shared
-
 
     def stand_in_step_inputs(
         self,

@@ -71,14 +71,23 @@ def use_blas(graph: Graph) -> Graph:
     >>> [str(node.op) for node in graph.nodes]
     ['Gemv']
     """
-    uses = Counter(id(var) for node in graph.nodes for var in node.inputs)
-    uses.update(id(var) for var in graph.outputs)
-    token = _USES.set(uses)
-    try:
-        new, _ = rewrite(graph, RULES)
-    finally:
-        _USES.reset(token)
-    return new
+    # Use counts are those of the graph given; a rewrite rebuilds what is downstream of it
+    # (new variables, uncounted), so a product there is matched by the next round.
+    for _ in range(_MAX_ROUNDS):
+        uses = Counter(id(var) for node in graph.nodes for var in node.inputs)
+        uses.update(id(var) for var in graph.outputs)
+        token = _USES.set(uses)
+        try:
+            new, _ = rewrite(graph, RULES)
+        finally:
+            _USES.reset(token)
+        if new is graph:
+            break
+        graph = new
+    return graph
+
+
+_MAX_ROUNDS = 4
 
 
 # id(var) -> how many times the graph given to use_blas uses var (node inputs and outputs).

@@ -688,3 +688,50 @@ def native_step(node: Node) -> Step | None:
     if make is None or not direct_entry_supported():
         return None
     return make(node)
+
+
+# ============================================================================ calls from other code
+@dataclasses.dataclass(frozen=True)
+class RoutineCall:
+    """One BLAS call for compiled code that calls the routine itself (scan's native loop):
+    ``routine`` (dgemm, sgemv, dger, ...), called through ``routine_symbol(routine)`` with
+    the arguments ``routine_arguments(routine)``; ``b_first``: the routine's ``first``
+    array is ``b`` (else ``a``); ``integers``: its char and int arguments in order."""
+
+    routine: str
+    b_first: bool
+    integers: tuple[int, ...]
+
+
+def routine_call(kind: str, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> RoutineCall | None:
+    """The call computing ``out = alpha * (a @ b) + beta * out`` (``kind`` 'product': a
+    (m, k), b (k, n)) or ``out += alpha * outer(a, b)`` (``kind`` 'outer': vectors), for
+    out C-contiguous and not empty, k > 0, a BLAS dtype; None where BLAS cannot read an
+    operand as it lies (it would need a copy) or a size does not fit its 32-bit ints."""
+    routines = _routines(out.dtype.name)
+    if kind == "outer":
+        plan = _ger_plan(routines, a, b, out)
+    else:
+        plan = _blas_plan(routines, a, b, out)
+    if plan.copy_a or plan.copy_b or len(plan.blocks) != 1:
+        return None
+    values = struct.unpack(f"={len(plan.blocks[0]) // 8}q", plan.blocks[0])[_BATCH_HEADER:]
+    if any(not 0 <= value <= _INT32_MAX for value in values):
+        return None
+    routine_kind = next(k for k in _ARGUMENTS if getattr(routines, k) is plan.call)
+    return RoutineCall(_routine(routine_kind, out.dtype.name), plan.b_first, values)
+
+
+def routine_arguments(routine: str) -> tuple[str, ...]:
+    """The Fortran arguments of ``routine`` in order (every one passed by pointer):
+    'char'/'int' (the ``integers`` of a RoutineCall, in order), 'alpha', 'beta', 'first',
+    'second' and 'out' (array data)."""
+    kind = routine[1:]
+    return _ARGUMENTS["ger" if kind == "geru" else kind]
+
+
+def routine_symbol(routine: str) -> str:
+    """The symbol through which compiled code calls BLAS ``routine``; registered (for
+    code loaded from now on) by the time this returns."""
+    _blas_functions()
+    return f"jg_blas_{routine}"

@@ -197,6 +197,15 @@ class CompiledKernel:
         """The loop extents for ``inputs`` (ValueError when they break the domain)."""
         return check_domain(self.kernel, inputs)
 
+    def strided_arguments(
+        self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]
+    ) -> tuple[list[int], list[int]]:
+        """The loop extents and the byte-stride table that ``{name}_strided`` takes for
+        these arrays (codegen's ABI), for code that calls the entry itself (scan's native
+        loop); ValueError when the inputs break the loop domain."""
+        extents = self.check(inputs)
+        return list(extents), list(self._strides(inputs, outputs))
+
     # ---- running
     def run(
         self,
