@@ -105,6 +105,7 @@ class _Backward:
         self.states = [k for k in range(op.n_states) if _continuous(self.initials[k])]
         self.diff_nonseqs = [m for m, v in enumerate(self.nonseqs) if _continuous(v)]
         self.diff_seqs = [i for i, s in enumerate(self.sequences) if _continuous(s)]
+        self.stored: list[int] = []  # forward outputs whose stored rows the step reads
         if op.truncate_gradient > 0:
             self.steps = T.minimum(self.n, op.truncate_gradient)
         else:
@@ -140,6 +141,7 @@ class _Backward:
         for cot in self.cots:
             if cot is not None:
                 rows.append(self._reversed_rows(cot, 0))
+        rows.extend(self._reversed_rows(self.node.outputs[j], 0) for j in self.stored)
         return rows
 
     # ---- the backward step
@@ -205,15 +207,33 @@ class _Backward:
             for acc, g in zip(ph.accumulators, nonseq_terms, strict=True)
         ]
         seq_outputs = self._sequence_terms(seq_terms)
+        results, stored = self._read_stored(
+            outputs, [*new_windows, *new_accumulators, *seq_outputs]
+        )
         graph_inputs = [
             *ph.seq_rows,
             *ph.state_rows,
             *ph.out_cots,
+            *stored,
             *ph.windows,
             *ph.accumulators,
             *ph.nonseqs,
         ]
-        return Graph(graph_inputs, [*new_windows, *new_accumulators, *seq_outputs])
+        return Graph(graph_inputs, results)
+
+    def _read_stored(self, outputs: list[Var], results: list[Var]) -> tuple[list[Var], list[Var]]:
+        """``results`` reading the forward loop's stored outputs instead of recomputing
+        them (the VJP of ``tanh`` uses its output: the forward already has it), and the
+        placeholders of the stored rows they read (``self.stored``: which outputs)."""
+        stand_ins = {
+            j: out.type.make_variable(f"{out.name or f'output{j}'}[t] (stored)")
+            for j, out in enumerate(outputs)
+            if out.owner is not None
+        }
+        results = replace(results, {outputs[j]: v for j, v in stand_ins.items()})
+        reached = {id(v) for v in ancestors(results)}
+        self.stored = [j for j, v in stand_ins.items() if id(v) in reached]
+        return results, [stand_ins[j] for j in self.stored]
 
     def _shifted_windows(self, windows: list[Any], state_terms: Sequence[Var]) -> list[Var]:
         """Each window moved one step back, with this step's tap cotangents added."""
@@ -257,7 +277,7 @@ class _Backward:
         n_seq_out = len(step.outputs) - n_windows - n_acc
         backward = Scan(
             InnerGraph(step),
-            seq_taps=((0,),) * (len(ph.seq_rows) + len(ph.state_rows) + len(ph.out_cots)),
+            seq_taps=((0,),) * (len(step.inputs) - n_windows - n_acc - len(ph.nonseqs)),
             state_taps=((-1,),) * (n_windows + n_acc),
             n_nit=n_seq_out,
             n_shared=0,

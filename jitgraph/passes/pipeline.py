@@ -84,9 +84,9 @@ def _stabilize(graph: Graph) -> Graph:
 
 
 def _scan_memory(graph: Graph) -> Graph:
-    from jitgraph.passes.scan import save_memory
+    from jitgraph.passes.scan import optimize_loops
 
-    return save_memory(graph)
+    return optimize_loops(graph)
 
 
 def _ifelse_share(graph: Graph) -> Graph:
@@ -116,7 +116,8 @@ PIPELINE: list[Pass] = [
     Pass("canonicalize", _canonicalize, _ALL),  # one spelling per expression
     Pass("stabilize", _stabilize, _ALL),  # numerically stable forms (log1p, softplus, ...)
     Pass("fold_again", _fold, _ALL),  # what canonical and stable forms exposed
-    Pass("scan_memory", _scan_memory, _ALL),  # result[-1] of a loop keeps only its last rows
+    # loops compute only the outputs read; result[-1] of a loop keeps only its last rows
+    Pass("scan", _scan_memory, _ALL),
     Pass("ifelse_share", _ifelse_share, _ALL),  # branches read what is computed anyway
     Pass("use_blas", _use_blas, _ALL),  # alpha*dot(x, y) + beta*z as one Gemm/Gemv/Ger
     Pass("fuse", _fuse, _FAST),  # elementwise chains and their reductions into kernels
