@@ -65,6 +65,24 @@ def _undefined(node: Node, reason: str) -> list[GradTerm]:
     return terms
 
 
+def _outer_factors(term: Var) -> tuple[Var, Var] | None:
+    """(a, b) when ``term`` is ``outer(a, b)`` as the gradient of ``dot`` builds it:
+    ``dot(a[:, None], b[None, :])`` of two vectors."""
+    from jitgraph.ops.linalg import Dot
+    from jitgraph.ops.shape import DimShuffle
+
+    node = term.owner
+    if node is None or not isinstance(node.op, Dot):
+        return None
+    factors = []
+    for var, order in zip(node.inputs, ((0, "x"), ("x", 0)), strict=True):
+        owner = var.owner
+        if owner is None or not isinstance(owner.op, DimShuffle) or owner.op.new_order != order:
+            return None
+        factors.append(owner.inputs[0])
+    return factors[0], factors[1]
+
+
 def _full_history_node(op: Scan, node: Node) -> Node:
     """``node``, or the same loop keeping every step (the backward loop reads them all)."""
     if all(k == KEEP_ALL for k in op.keep_last):
@@ -106,6 +124,11 @@ class _Backward:
         self.diff_nonseqs = [m for m, v in enumerate(self.nonseqs) if _continuous(v)]
         self.diff_seqs = [i for i, s in enumerate(self.sequences) if _continuous(s)]
         self.stored: list[int] = []  # forward outputs whose stored rows the step reads
+        # Non-sequences whose per-step gradient is an outer product (dot's): the step
+        # outputs both factors and one product after the loop sums them; the others are
+        # summed in an accumulator the loop carries.
+        self.outer_products: list[int] = []
+        self.accumulated: list[int] = []
         if op.truncate_gradient > 0:
             self.steps = T.minimum(self.n, op.truncate_gradient)
         else:
@@ -202,13 +225,22 @@ class _Backward:
         state_terms = terms[n_seq_rows : n_seq_rows + n_state_rows]
         nonseq_terms = terms[n_seq_rows + n_state_rows :]
         new_windows = self._shifted_windows(ph.windows, state_terms)
-        new_accumulators = [
-            acc + T.cast(g, acc.type.dtype)
-            for acc, g in zip(ph.accumulators, nonseq_terms, strict=True)
-        ]
+        accumulators: list[Var] = []
+        new_accumulators: list[Var] = []
+        factors: list[Var] = []
+        self.outer_products = []
+        for m, acc, g in zip(self.diff_nonseqs, ph.accumulators, nonseq_terms, strict=True):
+            pair = _outer_factors(g)
+            if pair is not None:  # summed after the loop: one product of two matrices
+                self.outer_products.append(m)
+                factors.extend(pair)
+            else:
+                accumulators.append(acc)
+                new_accumulators.append(acc + T.cast(g, acc.type.dtype))
+        self.accumulated = [m for m in self.diff_nonseqs if m not in self.outer_products]
         seq_outputs = self._sequence_terms(seq_terms)
         results, stored = self._read_stored(
-            outputs, [*new_windows, *new_accumulators, *seq_outputs]
+            outputs, [*new_windows, *new_accumulators, *seq_outputs, *factors]
         )
         graph_inputs = [
             *ph.seq_rows,
@@ -216,7 +248,7 @@ class _Backward:
             *ph.out_cots,
             *stored,
             *ph.windows,
-            *ph.accumulators,
+            *accumulators,
             *ph.nonseqs,
         ]
         return Graph(graph_inputs, results)
@@ -273,7 +305,7 @@ class _Backward:
         op = self.op
         ph = self._placeholders()
         step = self._step_graph(ph)
-        n_windows, n_acc = len(ph.windows), len(ph.accumulators)
+        n_windows, n_acc = len(ph.windows), len(self.accumulated)
         n_seq_out = len(step.outputs) - n_windows - n_acc
         backward = Scan(
             InnerGraph(step),
@@ -286,7 +318,7 @@ class _Backward:
             name=f"grad of {op.name}" if op.name else "scan gradient",
         )
         zero_windows = [T.zeros_like(self.initials[k][: op.max_back(k)]) for k in self.states]
-        zero_accs = [T.zeros_like(self.nonseqs[m]) for m in self.diff_nonseqs]
+        zero_accs = [T.zeros_like(self.nonseqs[m]) for m in self.accumulated]
         initial_histories = [T.shape_padleft(z) for z in (*zero_windows, *zero_accs)]
         outer = [
             self.steps,
@@ -297,11 +329,18 @@ class _Backward:
         ]
         results = backward.make_node(*outer).outputs
         windows, accs = results[:n_windows], results[n_windows : n_windows + n_acc]
-        seq_rows = results[n_windows + n_acc :]
-        return self._collect(windows, accs, seq_rows)
+        n_factor_rows = 2 * len(self.outer_products)
+        seq_rows = results[n_windows + n_acc : len(results) - n_factor_rows]
+        factor_rows: list[Any] = list(results[len(results) - n_factor_rows :])
+        summed = dict(zip(self.accumulated, accs, strict=True))
+        for position, m in enumerate(self.outer_products):
+            left, right = factor_rows[2 * position], factor_rows[2 * position + 1]
+            product = T.dot(left.T, right)  # the sum over the steps of outer(left, right)
+            summed[m] = T.cast(product, self.nonseqs[m].type.dtype)
+        return self._collect(windows, summed, seq_rows)
 
     def _collect(
-        self, windows: Sequence[Any], accs: Sequence[Var], seq_rows: Sequence[Any]
+        self, windows: Sequence[Any], summed: dict[int, Var], seq_rows: Sequence[Any]
     ) -> list[GradTerm]:
         T = self.T
         op = self.op
@@ -326,6 +365,5 @@ class _Backward:
             head = T.switch(complete, window_of[k][::-1], T.zeros_like(window_of[k]))
             terms.append(T.inc_subtensor(T.zeros_like(initial)[:back], head))
         terms.extend(DISCONNECTED for _ in self.shared)
-        acc_of = dict(zip(self.diff_nonseqs, accs, strict=True))
-        terms.extend(acc_of.get(m, DISCONNECTED) for m in range(len(self.nonseqs)))
+        terms.extend(summed.get(m, DISCONNECTED) for m in range(len(self.nonseqs)))
         return terms
