@@ -93,7 +93,7 @@ def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
         return _pool
 
 
-def _run_parallel(calls: Sequence[functools.partial[None]]) -> None:
+def run_parallel(calls: Sequence[functools.partial[None]]) -> None:
     """Run ``calls`` at once: all but the first on the pool, the first on this thread."""
     if len(calls) == 1:
         calls[0]()
@@ -247,10 +247,10 @@ class CompiledKernel:
         threads: int,
     ) -> None:
         total = int(np.prod(extents, dtype=np.int64)) if extents else 1
-        pieces = _flat_pieces(total, threads)
+        pieces = flat_pieces(total, threads)
         if len(pieces) == 1 or not self._reductions:
             data = _pointers([*inputs, *results])
-            _run_parallel([functools.partial(entry, lo, hi, data) for lo, hi in pieces])
+            run_parallel([functools.partial(entry, lo, hi, data) for lo, hi in pieces])
             return
         # One partial per thread for each (full) reduction, combined in piece order.
         partials = [
@@ -261,7 +261,7 @@ class CompiledKernel:
             for _ in pieces
         ]
         keep = [_pointers([*inputs, *p]) for p in partials]
-        _run_parallel([functools.partial(entry, lo, hi, d) for (lo, hi), d in zip(pieces, keep)])
+        run_parallel([functools.partial(entry, lo, hi, d) for (lo, hi), d in zip(pieces, keep)])
         for k, output in enumerate(self.kernel.outputs):
             if output.reduction is not None:
                 combine = SCALAR_OPS[output.reduction.combine].impl
@@ -289,7 +289,7 @@ class CompiledKernel:
         total = int(np.prod(extents, dtype=np.int64)) if extents else 1
         if ndim and not self._reduces_axis0 and threads > 1 and total >= PARALLEL_THRESHOLD:
             pieces = _row_pieces(rows, threads)
-        _run_parallel(
+        run_parallel(
             [functools.partial(self._strided, lo, hi, data, shape, strides) for lo, hi in pieces]
         )
 
@@ -362,7 +362,7 @@ def _pointers(arrays: Sequence[np.ndarray]) -> Any:
     return (ctypes.c_void_p * max(len(arrays), 1))(*(a.ctypes.data for a in arrays))
 
 
-def _flat_pieces(total: int, threads: int) -> list[tuple[int, int]]:
+def flat_pieces(total: int, threads: int) -> list[tuple[int, int]]:
     if threads <= 1 or total < PARALLEL_THRESHOLD:
         return [(0, total)]
     step = -(-total // threads)

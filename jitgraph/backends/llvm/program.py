@@ -8,6 +8,7 @@ by native code:
   (``launch.compile_kernels``: every kernel of the program in one LLVM module, through
   the on-disk cache);
 - ``Dot``, ``Matmul`` and the BLAS ops by BLAS (``blas.native_step``);
+- ``PhiloxBits`` (random bits) by native Philox code (``random.native_step``);
 - ops that only make views or read metadata (``DimShuffle``, ``Reshape``, ``Shape``,
   basic indexing, ...) by NumPy, which does no loop for them;
 - any other op by its reference implementation. Those are listed by ``fallbacks()`` and
@@ -115,6 +116,10 @@ class LLVMProgram(Program):
             step = _blas_step(node)
             if step is not None:
                 lowered[id(node)] = NodeImplementation(step, None, "BLAS")
+                continue
+            random_step = _random_step(node)
+            if random_step is not None:
+                lowered[id(node)] = NodeImplementation(random_step, None, "LLVM Philox")
         for node in graph.nodes:
             implementation = lowered.get(id(node))
             self.descriptions[id(node)] = (
@@ -200,6 +205,17 @@ def _blas_step(node: Node) -> Any:
     except ImportError:  # pragma: no cover - blas.py is part of the package
         return None
     return blas.native_step(node)
+
+
+def _random_step(node: Node) -> Any:
+    """Native Philox bits for a ``PhiloxBits`` node (jitgraph.backends.llvm.random)."""
+    from jitgraph.ops.random import PhiloxBits
+
+    if not isinstance(node.op, PhiloxBits):
+        return None
+    from jitgraph.backends.llvm import random
+
+    return random.native_step(node)
 
 
 def compile_graph(graph: Graph, plan: MemoryPlan | None = None) -> LLVMProgram:
