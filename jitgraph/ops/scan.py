@@ -222,7 +222,8 @@ class Scan(InnerGraphOp):
         if backend == "llvm":
             native = _native_loop(self, node, program)
             if native is not None:
-                return NodeImplementation(native, None, "native scan loop")
+                # Its outputs are allocated from the states' (checked) dtypes and shapes.
+                return NodeImplementation(native, None, "native scan loop", trusted=True)
             return NodeImplementation(loop.run, None, "scan: a Python loop over a compiled step")
         return NodeImplementation(loop.run, None, "scan: reference loop")
 

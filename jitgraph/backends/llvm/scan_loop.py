@@ -60,13 +60,14 @@ from jitgraph.backends.llvm.scan_loop_layout import (
     LoopCall,
     Template,
     first_call,
-    invariant_values,
     layout_key,
-    sequences_fit,
+    run_steps,
 )
 from jitgraph.backends.llvm.scan_loop_plan import FAILED, STATUS, LoopPlan, ProductCall
 from jitgraph.ir.graph import Node
+from jitgraph.ops.indexing import Subtensor
 from jitgraph.ops.scan import PythonLoop, Scan, steps_to_run
+from jitgraph.ops.shape import DimShuffle, Rebroadcast, Reshape, Shape, SpecifyShape
 
 __all__ = ["STATISTICS", "native_scan"]
 
@@ -100,8 +101,12 @@ class NativeScan:
         self.python_loop = PythonLoop(op, node, program.run_quietly)
         inner, outer = op.inner_positions()["nonseq"], op.outer_positions()["nonseq"]
         self.nonseq = [(program.input_slots[i], p) for i, p in zip(inner, outer, strict=True)]
+        self.constants = dict(program.constants)
         self.templates: dict[Any, Template] = {}  # by layout (scan_loop_layout)
-        self.positions = op.outer_positions()
+        # NumPy's warnings are silenced only around invariant nodes that compute.
+        self.quiet = any(
+            not isinstance(program.steps[p][0].op, _SILENT) for p in plan.invariant_steps
+        )
 
     def run(self, inputs: list[Any]) -> list[Any]:
         n = steps_to_run(self.op, inputs[0])
@@ -121,19 +126,16 @@ class NativeScan:
 
     def _start(self, inputs: list[Any], n: int) -> tuple[LoopCall, np.ndarray] | None:
         """The call's arrays and context (None: the call is the Python loop's)."""
-        nonseq = [(slot, inputs[position]) for slot, position in self.nonseq]
-        try:
-            with _quiet(bool(self.plan.invariant_steps)):
-                values = invariant_values(self.program, self.plan, nonseq)
-        except Exception:  # noqa: BLE001 - the Python loop raises it
+        values = self.constants.copy()
+        for slot, position in self.nonseq:
+            values[slot] = inputs[position]
+        if self.plan.invariant_steps and not self._invariants(values):
             return None
         key = layout_key(self.plan, inputs, values)
         template = self.templates.get(key) if key is not None else None
         if template is not None:
-            if not sequences_fit(self.op, self.positions, inputs, n):
-                return None
-            call = template.start(self.op, self.positions, inputs, n, values)
-            return call, template.context.copy()
+            call = template.start(inputs, n, values)
+            return None if call is None else (call, template.context.copy())
         with _quiet(True):
             made = first_call(self.op, self.program, self.plan, inputs, n)
         if made is None:
@@ -144,6 +146,19 @@ class NativeScan:
                 self.templates.clear()
             self.templates[key] = template
         return call, template.context.copy()
+
+    def _invariants(self, values: dict[int, Any]) -> bool:
+        """Compute the invariant values into ``values``; False where a node raises (the
+        Python loop then raises it)."""
+        try:
+            if not self.quiet:  # no context manager: this runs at every call
+                run_steps(self.program, self.plan.invariant_steps, values)
+                return True
+            with _quiet(True):
+                run_steps(self.program, self.plan.invariant_steps, values)
+        except Exception:  # noqa: BLE001 - the Python loop raises it
+            return False
+        return True
 
 
 @contextlib.contextmanager
@@ -158,6 +173,8 @@ def _quiet(python_runs: bool) -> Iterator[None]:
         yield
 
 
+# Ops that only rearrange or describe their input (no arithmetic, hence no warning).
+_SILENT = (DimShuffle, Reshape, SpecifyShape, Rebroadcast, Shape, Subtensor)
 _LAYOUTS_KEPT = 16  # per scan node: a function sees few layouts, a loop over sizes many
 
 

@@ -19,7 +19,9 @@ user's mistakes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +43,7 @@ from jitgraph.backends.llvm.scan_loop_plan import (
 from jitgraph.backends.reference import check_result
 from jitgraph.ops.scan import Scan, sequence_window
 
-__all__ = ["LoopCall", "Template", "first_call", "invariant_values", "layout_key"]
+__all__ = ["LoopCall", "Template", "first_call", "layout_key", "run_steps"]
 
 
 class LoopCall:
@@ -51,7 +53,7 @@ class LoopCall:
     def __init__(
         self,
         op: Scan,
-        positions: dict[str, range],
+        positions: Mapping[str, Sequence[int]],
         inputs: list[Any],
         n: int,
         values: dict[int, Any],
@@ -133,44 +135,41 @@ class LoopCall:
 
 class Template:
     """What the calls of one layout share: the context without addresses, and the
-    shapes and dtypes of the arrays the loop computes into."""
+    shapes and dtypes of the arrays the loop computes into (all fixed by the layout)."""
 
     def __init__(self, call: LoopCall, plan: LoopPlan, context: np.ndarray) -> None:
-        self.context, self.plan = context, plan
-        self.nit_shapes = [nit.shape[0 if call.op.keep_last[call.op.n_states + j] else 1 :]
+        op = call.op
+        self.op, self.context, self.plan = op, context, plan
+        self.nit_shapes = [nit.shape[0 if op.keep_last[op.n_states + j] else 1 :]
                            for j, nit in enumerate(call.nits)]  # fmt: skip
         self.nit_dtypes = [nit.dtype for nit in call.nits]
         self.buffers = {s: (call.values[s].shape, call.values[s].dtype) for s in plan.buffers}
+        positions = op.outer_positions()
+        # Tuples, not ranges: each call's LoopCall reads them.
+        self.positions = {role: tuple(indices) for role, indices in positions.items()}
+        self.spans = [
+            (position, sequence_window(taps)[1])
+            for position, taps in zip(positions["sequences"], op.seq_taps, strict=True)
+        ]
 
-    def start(
-        self,
-        op: Scan,
-        positions: dict[str, range],
-        inputs: list[Any],
-        n: int,
-        values: dict[int, Any],
-    ) -> LoopCall:
-        """A call of this layout (``positions``: ``op.outer_positions()``): its arrays
-        allocated (``values``: the invariant values)."""
-        call = LoopCall(op, positions, inputs, n, values)
+    def start(self, inputs: list[Any], n: int, values: dict[int, Any]) -> LoopCall | None:
+        """A call of this layout, its arrays allocated (``values``: the invariant
+        values); None where a sequence is shorter than the ``n`` steps need (with its
+        taps: the Python loop raises the error)."""
+        for position, span in self.spans:
+            if inputs[position].shape[0] < n + span:
+                return None
+        call = LoopCall(self.op, self.positions, inputs, n, values)
         call.allocate(self.nit_shapes, self.nit_dtypes, self.buffers)
         call.push(self.plan)
         return call
 
 
 # ============================================================================ per call
-def invariant_values(
-    program: LLVMProgram, plan: LoopPlan, nonseq: list[tuple[int, Any]]
-) -> dict[int, Any]:
-    """The values the loop reads that are the same at every step: the constants, the
-    non-sequences (``nonseq``: (slot, value) pairs) and the invariant nodes the loop
-    reads, computed; raises where an invariant node does."""
-    values: dict[int, Any] = dict(program.constants)
-    values.update(nonseq)
-    return _run_steps(program, plan.invariant_steps, values)
-
-
-def _run_steps(program: LLVMProgram, positions: Any, values: dict[int, Any]) -> dict[int, Any]:
+def run_steps(program: LLVMProgram, positions: Any, values: dict[int, Any]) -> dict[int, Any]:
+    """The program's steps at ``positions`` run on ``values`` (slot: value), which gets
+    their results (each call computes the invariant nodes the loop reads this way);
+    raises where a step does."""
     steps = program.steps
     for position in positions:
         node, perform, ins, outs, _, _, check = steps[position]
@@ -183,20 +182,16 @@ def _run_steps(program: LLVMProgram, positions: Any, values: dict[int, Any]) -> 
 def layout_key(plan: LoopPlan, inputs: list[Any], values: dict[int, Any]) -> tuple[Any, ...] | None:
     """The call's layout (the module docstring); None where a value the loop reads is
     not an array (the loop reads NumPy's array objects themselves)."""
-    fixed = [values[s] for s in plan.invariant_inputs]
-    if not all(isinstance(v, np.ndarray) for v in (*inputs[1:], *fixed)):
+    arrays = [*inputs[1:], *[values[s] for s in plan.invariant_inputs]]
+    if not all(map(isinstance, arrays, itertools.repeat(np.ndarray))):
         return None
-    outer = tuple((v.shape, v.strides, v.dtype) for v in inputs[1:])
-    layouts = tuple((v.shape, v.strides, v.dtype) for v in fixed)
-    return outer, layouts, tuple(np.asarray(values[s]).tobytes() for s in plan.shape_slots)
+    layouts = tuple(map(_LAYOUT, arrays))  # C-level attribute reads: this runs at every call
+    if not plan.shape_slots:
+        return layouts
+    return layouts, tuple(values[s].tobytes() for s in plan.shape_slots)
 
 
-def sequences_fit(op: Scan, positions: dict[str, range], inputs: list[Any], n: int) -> bool:
-    """Whether every sequence has the ``n`` steps' rows (with its taps)."""
-    return all(
-        inputs[p].shape[0] >= n + sequence_window(taps)[1]
-        for p, taps in zip(positions["sequences"], op.seq_taps, strict=True)
-    )
+_LAYOUT = operator.attrgetter("shape", "strides", "dtype")
 
 
 # ============================================================================ a new layout
@@ -209,7 +204,7 @@ def first_call(
     values: dict[int, Any] = dict(zip(program.input_slots, _first_arguments(op, inputs)))
     values.update(program.constants)
     try:
-        _run_steps(program, range(len(program.steps)), values)
+        run_steps(program, range(len(program.steps)), values)
     except Exception:  # noqa: BLE001 - the Python loop runs the call and raises it
         return None
     call = LoopCall(op, op.outer_positions(), inputs, n, values)

@@ -13,6 +13,7 @@ compiled loop serves every size and layout.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -206,7 +207,7 @@ class LoopPlan:
     pushed: tuple[PushedProduct, ...]
     kernels: tuple[tuple[str, Kernel], ...] = dataclasses.field(compare=False, repr=False)
 
-    @property
+    @functools.cached_property  # read at every call: computed once (not a field)
     def address_fields(self) -> tuple[int, ...]:
         """The fields holding array addresses, in the order each call gives the arrays:
         sequences, histories, nit outputs, shared buffers, pushed products, then the
@@ -218,7 +219,7 @@ class LoopPlan:
         fields += [pushed.base for pushed in self.pushed]
         return (*fields, *(field for _, field in self.fixed))
 
-    @property
+    @functools.cached_property
     def invariant_inputs(self) -> tuple[int, ...]:
         """The invariant values each call computes: those the loop reads, those sizes
         depend on, the pushed products' matrices."""

@@ -430,6 +430,18 @@ def test_a_step_that_changes_the_states_shape_raises_the_python_loops_error() ->
     np.testing.assert_array_equal(f(np.ones(1)), [[1.0], [1.0], [1.0]])
 
 
+def test_a_sequence_too_short_for_n_steps_raises_on_a_known_layout() -> None:
+    """The layout (the sequence's shape and strides) is known from an earlier call: the
+    call with more steps than rows still goes to the Python loop, which raises."""
+    x, n = T.dvector("x"), T.lscalar("n")
+    total, _ = jitgraph.scan(lambda v, s: s + v, sequences=x, outputs_info=T.zeros(()), n_steps=n)
+    compiled = Compiled([x, n], total)
+    compiled.check(np.arange(5.0), 3)
+    with pytest.raises(ScanError, match="sequence 0 has 5 entries"):
+        compiled.native(np.arange(5.0), 6)
+    compiled.check(np.arange(5.0), 5)
+
+
 def test_a_step_without_a_native_form_runs_as_a_python_loop() -> None:
     X = T.dmatrix("X")
     doubled, _ = jitgraph.scan(lambda row: T.sort(row) * 2, sequences=X)  # Sort: no native form
