@@ -17,7 +17,11 @@ from benchmarks import BENCHMARKS as REGISTERED
 from benchmarks import DEFAULT
 
 # The scan benchmarks (issue 6): registered here, beside the package's own table.
-BENCHMARKS: dict[str, str] = {**REGISTERED, "scan": "benchmarks.scan"}
+BENCHMARKS: dict[str, str] = {
+    **REGISTERED,
+    "scan": "benchmarks.scan",
+    "random": "benchmarks.random",  # issue 7: uniform draws against numpy.random
+}
 
 
 def usage() -> str:

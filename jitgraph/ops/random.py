@@ -43,7 +43,16 @@ from jitgraph.ops.shape import (
     vector_entry,
 )
 
-__all__ = ["PhiloxBits", "blocks_consumed", "philox4x32_10", "philox_words"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "PhiloxBits",
+    "blocks_consumed",
+    "draw_uniform",
+    "philox4x32_10",
+    "philox_values",
+    "philox_words",
+    "words_to_values",
+]
 
 # The Philox4x32 multipliers and Weyl key increments (Random123's PHILOX_M4x32_*, W32_*).
 PHILOX_M0 = 0xD2511F53
@@ -96,6 +105,52 @@ def philox_words(key: np.ndarray, counter: int, start: int, stop: int) -> np.nda
     return words[start - 4 * first : stop - 4 * first]
 
 
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """How a draw turns Philox words into values: ``words`` consecutive words per element,
+    giving values of ``dtype``."""
+
+    dtype: str
+    words: int
+
+
+# "bits": the words themselves. "uniform32": (w >> 8) * 2**-24 from element i's word i.
+# "uniform64": ((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53 from words 2i, 2i + 1 (NumPy's
+# 53-bit formula). Both uniforms are exact: every value is a multiple of the step in [0, 1).
+DISTRIBUTIONS: dict[str, Distribution] = {
+    "bits": Distribution("uint32", 1),
+    "uniform32": Distribution("float32", 1),
+    "uniform64": Distribution("float64", 2),
+}
+UNIFORM_DISTRIBUTIONS = {"float32": "uniform32", "float64": "uniform64"}
+
+
+def words_to_values(words: np.ndarray, distribution: str) -> np.ndarray:
+    """The values of ``distribution`` made from a flat uint32 vector of whole elements'
+    words (the NumPy reference of the native conversion)."""
+    if distribution == "bits":
+        return words
+    if distribution == "uniform32":
+        return (words >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
+    if distribution == "uniform64":
+        pairs = words.reshape(-1, 2)
+        high = (pairs[:, 0] >> np.uint32(5)).astype(np.float64)
+        low = (pairs[:, 1] >> np.uint32(6)).astype(np.float64)
+        return (high * 2.0**26 + low) * 2.0**-53
+    raise ValueError(f"unknown random distribution {distribution!r}")
+
+
+def philox_values(
+    key: np.ndarray, counter: int, start: int, stop: int, distribution: str = "bits"
+) -> np.ndarray:
+    """Flat elements ``start <= i < stop`` of a ``distribution`` draw at ``counter``: a
+    vector of ``stop - start`` values (element i uses words ``w * i ... w * i + w - 1``,
+    ``w`` the distribution's words per element)."""
+    width = DISTRIBUTIONS[distribution].words
+    words = philox_words(key, counter, width * start, width * max(start, stop))
+    return words_to_values(words, distribution)
+
+
 def blocks_consumed(size: Any) -> Any:
     """Counter blocks a draw of ``size`` elements uses: ``ceil(size / 4)``. ``size`` is an
     int (gives an int) or an integer scalar variable (gives a uint64 scalar variable, for
@@ -138,6 +193,15 @@ class PhiloxBits(Op):
     # Scan keeps random nodes inside its loop body (each step draws anew).
     is_random: ClassVar[bool] = True
 
+    distribution: str = "bits"
+
+    def __post_init__(self) -> None:
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(
+                f"random bits: unknown distribution {self.distribution!r} "
+                f"(one of {', '.join(sorted(DISTRIBUTIONS))})"
+            )
+
     def make_node(self, *inputs: Any) -> Node:
         from jitgraph.tensor.basic import as_tensor_variable
 
@@ -155,20 +219,23 @@ class PhiloxBits(Op):
                 f"random bits: the counter must be a uint64 scalar, got {label(counter)} "
                 f"({counter.type.describe()})"
             )
-        shape = as_int_vector(inputs[2], "random bits: shape")
+        shape_input = inputs[2]
+        if isinstance(shape_input, (tuple, list)) and not shape_input:
+            shape_input = np.zeros(0, dtype=np.int64)  # () would become a float vector
+        shape = as_int_vector(shape_input, "random bits: shape")
         if shape.type.shape[0] is None:
             raise ValueError(
                 f"random bits: the length of the shape {label(shape)} (the output's ndim) "
                 "must be known when the graph is built"
             )
-        out = TensorType("uint32", _static_dims(shape))
+        out = TensorType(DISTRIBUTIONS[self.distribution].dtype, _static_dims(shape))
         return self.make_apply([key, counter, shape], [out])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         key, counter, shape = inputs
         dims = output_shape(shape)
         size = int(np.prod(dims, dtype=np.int64))
-        return [philox_words(key, int(counter), 0, size).reshape(dims)]
+        return [philox_values(key, int(counter), 0, size, self.distribution).reshape(dims)]
 
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
@@ -189,7 +256,9 @@ class PhiloxBits(Op):
         return False  # a random draw happens at run time, every time
 
     def short_description(self) -> str:
-        return "philox bits"
+        if self.distribution == "bits":
+            return "philox bits"
+        return f"philox {self.distribution}"
 
 
 def _static_dims(shape: Var) -> tuple[int | None, ...]:
@@ -217,3 +286,48 @@ def _stacked_scalar(piece: Var) -> Var | None:
     if node is None or not isinstance(node.op, DimShuffle) or node.inputs[0].type.ndim != 0:
         return None
     return node.inputs[0]
+
+
+def draw_uniform(key: Var, counter: Var, shape: Any, dtype: str) -> tuple[Var, Var]:
+    """Uniform values in [0, 1) of ``dtype`` (float32 or float64) and ``shape`` drawn from
+    the stream (key, counter), in one pass (``PhiloxBits(distribution=...)``), and the
+    number of 128-bit blocks the draw consumes (a uint64 scalar: the next draw's counter is
+    ``counter + blocks``, mod 2**64).
+
+    float32 element i is ``(w_i >> 8) * 2**-24``; float64 element i is NumPy's 53-bit
+    ``((w_2i >> 5) * 2**26 + (w_2i+1 >> 6)) * 2**-53``, so a float64 draw of n elements
+    consumes ``ceil(2 n / 4)`` blocks and a float32 one ``ceil(n / 4)``. ``shape`` is
+    anything ``PhiloxBits`` takes (a tuple of ints and integer scalars, an int vector of
+    static length).
+
+    >>> import jitgraph.tensor as T
+    >>> key = T.constant(np.array([1, 2], dtype=np.uint32))
+    >>> values, blocks = draw_uniform(key, T.constant(np.uint64(0)), (3, 5), "float64")
+    >>> values.type, blocks.type
+    (TensorType(float64, (3, 5)), TensorType(uint64, scalar))
+    """
+    from jitgraph.tensor.basic import elemwise
+
+    dtype = str(np.dtype(dtype)) if dtype is not None else ""
+    if dtype not in UNIFORM_DISTRIBUTIONS:
+        raise TypeError(f"draw_uniform: dtype must be float32 or float64, got {dtype!r}")
+    distribution = UNIFORM_DISTRIBUTIONS[dtype]
+    values = PhiloxBits(distribution)(key, counter, shape)
+    size = _element_count(as_int_vector(values.owner.inputs[2], "random bits: shape"))
+    words = elemwise("multiply", size, int64_constant(DISTRIBUTIONS[distribution].words))
+    return values, blocks_consumed(words)
+
+
+def _element_count(shape: Var) -> Var:
+    """The product of an int64 shape vector of static length (1 for an empty shape), as an
+    int64 scalar (a constant when the shape is)."""
+    from jitgraph.tensor.basic import elemwise
+
+    length = shape.type.shape[0]
+    assert length is not None
+    if isinstance(shape, Const):
+        return int64_constant(int(np.prod(shape.data, dtype=np.int64)))
+    count = int64_constant(1)
+    for axis in range(length):
+        count = elemwise("multiply", count, vector_entry(shape, axis))
+    return count

@@ -3,14 +3,25 @@ the counter layout, the op's types, shapes, gradient and folding rules."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 import jitgraph
 import jitgraph.tensor as T
 from jitgraph.gradient import grad
+from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import DISCONNECTED
-from jitgraph.ops.random import PhiloxBits, blocks_consumed, philox4x32_10, philox_words
+from jitgraph.ops.random import (
+    PhiloxBits,
+    blocks_consumed,
+    draw_uniform,
+    philox4x32_10,
+    philox_values,
+    philox_words,
+    words_to_values,
+)
 
 # Random123 1.14, examples/kat_vectors, the "philox4x32 10" lines: counter (4 words),
 # key (2 words), expected output (4 words).
@@ -136,3 +147,80 @@ def test_bits_look_uniform() -> None:
     # each of the 32 bit positions is set about half the time
     bits = philox_words(KEY, 0, 0, 10**5)[:, None] >> np.arange(32, dtype=np.uint32) & 1
     assert np.all(np.abs(bits.mean(axis=0) - 0.5) < 5 * np.sqrt(0.25 / 10**5))
+
+
+# ----------------------------------------------------------------------------- draw_uniform
+def uniform_by_formula(key: np.ndarray, counter: int, size: int, dtype: str) -> np.ndarray:
+    """The contract's formulas, written out on Python ints (independent of the op's code)."""
+    if dtype == "float32":
+        words = philox_words(key, counter, 0, size).tolist()
+        return np.array([(w >> 8) * 2.0**-24 for w in words], dtype=np.float32)
+    words = philox_words(key, counter, 0, 2 * size).tolist()
+    pairs = zip(words[0::2], words[1::2])
+    return np.array([((a >> 5) * 2**26 + (b >> 6)) * 2.0**-53 for a, b in pairs])
+
+
+@functools.cache
+def uniform_functions(dtype: str, ndim: int) -> tuple[jitgraph.compile.function.Function, ...]:
+    """(FAST_RUN, REFERENCE) functions of (key, counter, *sizes) -> (values, blocks)."""
+    key = TensorType("uint32", (2,))("key")
+    counter = T.scalar("counter", dtype="uint64")
+    sizes = [T.lscalar(f"n{axis}") for axis in range(ndim)]
+    values, blocks = draw_uniform(key, counter, tuple(sizes), dtype)
+    return tuple(
+        jitgraph.function([key, counter, *sizes], [values, blocks], mode=mode)
+        for mode in ("FAST_RUN", "REFERENCE")
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (4, 0), (3, 5), (2, 3, 11)])
+def test_draw_uniform_values_shapes_and_blocks(dtype: str, shape: tuple[int, ...]) -> None:
+    fast, reference = uniform_functions(dtype, len(shape))
+    size = int(np.prod(shape, dtype=np.int64))
+    words_per_value = 2 if dtype == "float64" else 1
+    for counter in (0, 2**32 - 1, 2**64 - 2):
+        results = [f(KEY, np.uint64(counter), *shape) for f in (fast, reference)]
+        expected = uniform_by_formula(KEY, counter, size, dtype).reshape(shape)
+        for values, blocks in results:
+            assert values.dtype == np.dtype(dtype) and values.shape == shape
+            np.testing.assert_array_equal(values, expected)
+            assert np.all((values >= 0) & (values < 1))
+            assert blocks.dtype == np.uint64 and blocks.shape == ()
+            assert int(blocks) == -(-words_per_value * size // 4)
+
+
+def test_draw_uniform_static_types_and_symbolic_shape_vector() -> None:
+    counter = T.constant(np.uint64(3))
+    values, blocks = draw_uniform(key_constant(), counter, (2, T.lscalar("n")), "float32")
+    assert values.type == TensorType("float32", (2, None))
+    assert blocks.type == TensorType("uint64", ())
+    values, _ = draw_uniform(key_constant(), counter, (), np.float64)
+    assert values.type == TensorType("float64", ())
+    matrix = T.dmatrix("w")
+    values, blocks = draw_uniform(key_constant(), counter, matrix.shape, "float64")
+    f = jitgraph.function([matrix], [values, blocks], mode="REFERENCE")
+    drawn, used = f(np.zeros((3, 4)))
+    np.testing.assert_array_equal(drawn.ravel(), uniform_by_formula(KEY, 3, 12, "float64"))
+    assert int(used) == 6
+    with pytest.raises(TypeError, match="float32 or float64"):
+        draw_uniform(key_constant(), counter, (2,), "int64")
+
+
+def test_uniform_conversion_extremes() -> None:
+    ones = np.full(4, 0xFFFFFFFF, dtype=np.uint32)
+    zeros = np.zeros(4, dtype=np.uint32)
+    assert words_to_values(ones, "uniform64").tolist() == [1 - 2.0**-53] * 2
+    assert words_to_values(ones, "uniform32").tolist() == [1 - 2.0**-24] * 4
+    assert words_to_values(zeros, "uniform64").tolist() == [0.0] * 2
+    assert words_to_values(ones, "uniform32").dtype == np.float32
+    with pytest.raises(ValueError, match="unknown distribution"):
+        PhiloxBits("normal")
+
+
+def test_philox_values_of_a_range_are_a_slice_of_the_whole_draw() -> None:
+    whole = philox_values(KEY, 9, 0, 23, "uniform64")
+    np.testing.assert_array_equal(philox_values(KEY, 9, 5, 17, "uniform64"), whole[5:17])
+    whole = philox_values(KEY, 9, 0, 23, "uniform32")
+    np.testing.assert_array_equal(philox_values(KEY, 9, 3, 13, "uniform32"), whole[3:13])
+    assert philox_values(KEY, 9, 4, 4, "uniform64").size == 0

@@ -13,7 +13,7 @@ import jitgraph.tensor as T
 from jitgraph.backends.llvm.program import LLVMProgram
 from jitgraph.backends.llvm.random import philox_fill
 from jitgraph.ir.types import TensorType
-from jitgraph.ops.random import PhiloxBits, philox_words
+from jitgraph.ops.random import PhiloxBits, draw_uniform, philox_values, philox_words
 
 MAX = 0xFFFFFFFF
 KEYS = [(0, 0), (MAX, MAX), (0xA4093822, 0x299F31D0)]
@@ -124,3 +124,88 @@ def test_native_bits_look_uniform() -> None:
     words = fast(as_key(KEYS[2]), np.uint64(12345), 10**6).astype(np.float64) / 2.0**32
     sigma = np.sqrt(1 / 12 / words.size)
     assert abs(words.mean() - 0.5) < 5 * sigma
+
+
+# ----------------------------------------------------------------------------- uniform draws
+UNIFORMS = [("uniform32", np.float32), ("uniform64", np.float64)]
+
+
+@functools.cache
+def uniform_functions(dtype: str) -> tuple[jitgraph.compile.function.Function, ...]:
+    """(FAST_RUN, REFERENCE) functions of (key, counter, n, m) -> (values, blocks)."""
+    key = TensorType("uint32", (2,))("key")
+    counter = T.scalar("counter", dtype="uint64")
+    n, m = T.lscalars("n", "m")
+    values, blocks = draw_uniform(key, counter, (n, m), dtype)
+    return tuple(
+        jitgraph.function([key, counter, n, m], [values, blocks], mode=mode)
+        for mode in ("FAST_RUN", "REFERENCE")
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_uniform_draws_run_natively_in_one_node(dtype: str) -> None:
+    fast, _ = uniform_functions(dtype)
+    program = fast._compiled.program
+    [node] = [n for n in fast.maker.fgraph.nodes if isinstance(n.op, PhiloxBits)]
+    assert node.op.distribution == {"float32": "uniform32", "float64": "uniform64"}[dtype]
+    assert program.describe_node(node) == "LLVM Philox"
+    assert node not in program.fallbacks()
+    # the values come straight out of the Philox node: no elementwise pass after it
+    assert node.outputs[0] in fast.maker.fgraph.outputs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(0, 5), (1, 1), (1, 3), (3, 5), (7, 33), (2, 2**16 + 7)])
+def test_uniform_draws_match_the_reference(dtype: str, shape: tuple[int, int]) -> None:
+    fast, reference = uniform_functions(dtype)
+    for words, counter in zip(KEYS, (0, 2**32 - 1, 2**64 - 3)):
+        native, blocks = fast(as_key(words), np.uint64(counter), *shape)
+        expected, expected_blocks = reference(as_key(words), np.uint64(counter), *shape)
+        assert native.dtype == np.dtype(dtype) and native.shape == shape
+        np.testing.assert_array_equal(native, expected)
+        assert blocks == expected_blocks
+        assert np.all((native >= 0) & (native < 1))
+
+
+@pytest.mark.parametrize(("distribution", "dtype"), UNIFORMS)
+def test_any_split_of_a_uniform_range_gives_the_same_values(distribution: str, dtype: type) -> None:
+    key = as_key(KEYS[2])
+    size = 2053
+    expected = philox_values(key, 2**64 - 2, 0, size, distribution)
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        cuts = np.sort(rng.integers(0, size + 1, size=rng.integers(1, 6)))
+        bounds = [0, *cuts.tolist(), size]
+        out = np.zeros(size, dtype=dtype)
+        for low, high in zip(bounds, bounds[1:]):
+            philox_fill(out, key, 2**64 - 2, low, high, distribution)
+        np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        philox_fill(np.zeros(4, dtype=np.float32), key, 0, 0, 4, "uniform64")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_uniform_draws_are_the_same_on_one_thread_and_several(dtype: str) -> None:
+    fast, _ = uniform_functions(dtype)
+    key, counter = as_key(KEYS[2]), np.uint64(2**32 - 7)
+    shape = (3, 2**17 + 5)  # above the parallel threshold
+    results = []
+    for threads in (1, 2, 3):
+        with jitgraph.config.change_flags(threads=threads):
+            results.append(fast(key, counter, *shape)[0])
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+    size = shape[0] * shape[1]
+    expected = philox_values(key, int(counter), 0, size, UNIFORMS[dtype == "float64"][0])
+    np.testing.assert_array_equal(results[0].ravel(), expected)
+
+
+def test_native_uniforms_look_uniform() -> None:
+    fast, _ = uniform_functions("float64")
+    values = fast(as_key(KEYS[0]), np.uint64(99), 1000, 1000)[0]
+    sigma = np.sqrt(1 / 12 / values.size)
+    assert abs(values.mean() - 0.5) < 5 * sigma
+    counts = np.histogram(values, bins=16, range=(0, 1))[0]
+    expected = values.size / 16
+    assert ((counts - expected) ** 2 / expected).sum() < 60  # chi-square, 15 dof
