@@ -79,12 +79,11 @@ def jitgraph_call(workload: RandomWorkload, threads: int) -> Callable[[], np.nda
     """A call of the compiled draw at ``threads`` kernel threads; the counter advances by
     the blocks consumed after every call, as a random stream's state does."""
     import jitgraph
-    import jitgraph.tensor as T
     from jitgraph.ir.types import TensorType
     from jitgraph.ops.random import draw_uniform
 
     key = TensorType("uint32", (2,))("key")
-    counter = T.scalar("counter", dtype="uint64")
+    counter = TensorType("uint64", ())("counter")
     values, blocks = draw_uniform(key, counter, (workload.size,), workload.dtype)
     function = jitgraph.function([key, counter], [values, blocks])
     state = {"counter": np.uint64(0)}

@@ -10,7 +10,7 @@ array(4.)
 
 import sys as _sys
 
-from jitgraph import compile, gradient, ifelse, printing, scan_module, tensor
+from jitgraph import compile, gradient, ifelse, printing, sandbox, scan_module, tensor
 from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
@@ -20,6 +20,9 @@ from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
 from jitgraph.ir.rebuild import clone_replace
 from jitgraph.printing import pp
 from jitgraph.scan import foldl, foldr, map, reduce, scan
+
+# Theano's path to RandomStreams, T.shared_randomstreams (it builds on jitgraph.compile).
+from jitgraph.tensor import shared_randomstreams  # noqa: F401  isort: skip
 
 __version__ = "0.1.0"
 
@@ -59,6 +62,7 @@ __all__ = [
     "map",
     "reduce",
     "scan",
+    "sandbox",
     "scan_module",
     "shared",
     "tensor",
