@@ -16,8 +16,9 @@ How each distribution is made from uniforms ``u`` in [0, 1):
 - binomial: ``n == 1``: ``u < p``; otherwise the count of ``u < p`` over an extra axis of
   ``n`` uniforms per value (O(n) work per value).
 - integers in [low, high): ``low + min(floor(u * (high - low)), high - low - 1)`` with
-  53-bit float64 ``u``: each value's probability is within ``2**-53`` of ``1 / range``
-  (negligible for ranges far below ``2**53``; ranges above ``2**53`` are refused).
+  53-bit float64 ``u``: each value's probability is within a relative ``range / 2**53`` of
+  ``1 / range`` (at most ``2**-21``: constant ranges above ``2**32`` are refused, where
+  the bias would start to show; NumPy's ``integers`` is exact for any range).
 - choice with replacement: uniform integers (``p=None``) or the inverse CDF, the count of
   ``cumsum(p) / sum(p) <= u``; without replacement: the first entries of the argsort of
   uniforms (``p=None``) or of exponential keys ``-log(1 - u) / p`` (the exponential race:
@@ -61,8 +62,8 @@ T: Any = _tensor_module
 Draw: TypeAlias = tuple[Sym, Sym]
 # A size entry: an int >= 0 or an integer scalar variable.
 Entry: TypeAlias = Any
-# Integer ranges above this lose exactness in float64 (integers' formula).
-MAX_EXACT_RANGE = 2**53
+# Integer ranges above this would show the bias of integers' float64 formula.
+MAX_EXACT_RANGE = 2**32
 
 
 def _sym(value: Any) -> Sym:
@@ -246,7 +247,10 @@ def integers(key: Sym, counter: Sym, shape: list[Entry], low: Any, high: Any, dt
             )
         span = high_constant.astype(object) - low_constant.astype(object)
         if np.any(np.asarray(span > MAX_EXACT_RANGE)):
-            raise ValueError("integers: the range high - low must be at most 2**53")
+            raise ValueError(
+                f"integers: the range high - low must be at most 2**32, got "
+                f"{np.max(np.asarray(span, dtype=object))} (wider ranges are not supported)"
+            )
     low_var = T.cast(_sym(low), "int64")
     span = T.cast(_sym(high), "int64") - low_var
     u, blocks = _uniforms(key, counter, tuple(shape), "float64")
