@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -189,9 +189,6 @@ class PhiloxBits(Op):
     >>> PhiloxBits()(key, T.constant(np.uint64(0)), (3, T.lscalar("n"))).type
     TensorType(uint32, (3, ?))
     """
-
-    # Scan keeps random nodes inside its loop body (each step draws anew).
-    is_random: ClassVar[bool] = True
 
     distribution: str = "bits"
 

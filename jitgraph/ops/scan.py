@@ -236,10 +236,8 @@ class Scan(InnerGraphOp):
 def _native_loop(op: Scan, node: Node, program: Any) -> Callable[[list[Any]], list[Any]] | None:
     """The LLVM backend's one-native-loop implementation, or None where the step has a
     node it cannot run natively (then the loop runs in Python over the compiled step)."""
-    try:
-        from jitgraph.backends.llvm.scan_loop import native_scan
-    except ImportError:
-        return None
+    from jitgraph.backends.llvm.scan_loop import native_scan
+
     return native_scan(op, node, program)
 
 
