@@ -229,7 +229,10 @@ def _steps(
         count = int(n_steps)
         if count < 0:
             n_steps, go_backwards = -count, not go_backwards
-    lengths = [s.outer.shape[0] - sequence_window(s.taps)[1] for s in seqs]
+    spans = [sequence_window(s.taps)[1] for s in seqs]
+    lengths = [
+        s.outer.shape[0] - span if span else s.outer.shape[0] for s, span in zip(seqs, spans)
+    ]
     if n_steps is None:
         if not lengths:
             raise ValueError(
@@ -239,7 +242,8 @@ def _steps(
         steps = lengths[0]
         for length in lengths[1:]:
             steps = T.minimum(steps, length)
-        return T.maximum(steps, 0), go_backwards
+        # A sequence shorter than its taps' span gives no step (a length is never negative).
+        return (T.maximum(steps, 0) if any(spans) else steps), go_backwards
     steps = T.as_tensor_variable(n_steps)
     if steps.type.ndim != 0 or steps.type.dtype[:3] not in ("int", "uin"):
         raise TypeError(f"scan: n_steps must be an integer scalar, got {steps.type}")
