@@ -59,6 +59,13 @@ class Program:
         self.inplace_steps = [
             self._inplace_step(graph, slot, k, j) for k, j in (plan.inplace if plan else {}).items()
         ]
+        # Whether a step runs NumPy arithmetic, whose floating-point warnings and
+        # ComplexWarning ``run`` silences (a backend's own code and views raise none).
+        self.may_warn = any(
+            not node.op.only_views
+            and (id(node) not in self.native or not self.native[id(node)].silent)
+            for node in graph.nodes
+        )
 
     def _first_steps(
         self, order: Sequence[Node], n_first: int, slot: dict[int, int], reuse: dict[int, int]
@@ -127,6 +134,8 @@ class Program:
         )
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not self.may_warn:  # no NumPy arithmetic: nothing to silence
+            return self.run_quietly(inputs)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
             return self.run_quietly(inputs)
@@ -239,6 +248,9 @@ class NodeImplementation:
     # Its results have their declared types by construction (outputs allocated from them):
     # the per-call type check of each result is skipped.
     trusted: bool = False
+    # It does no NumPy arithmetic outside a warning context of its own (compiled code): a
+    # program of such steps and views needs no silencing of NumPy's warnings.
+    silent: bool = False
 
 
 Writer = _UfuncWriter | _KernelWriter | BufferWriter

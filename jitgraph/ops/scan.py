@@ -223,7 +223,9 @@ class Scan(InnerGraphOp):
             native = _native_loop(self, node, program)
             if native is not None:
                 # Its outputs are allocated from the states' (checked) dtypes and shapes.
-                return NodeImplementation(native, None, "native scan loop", trusted=True)
+                return NodeImplementation(
+                    native, None, "native scan loop", trusted=True, silent=True
+                )
             return NodeImplementation(loop.run, None, "scan: a Python loop over a compiled step")
         return NodeImplementation(loop.run, None, "scan: reference loop")
 

@@ -105,7 +105,7 @@ class LLVMProgram(Program):
             for (node, _), native in zip(kernel_nodes, compiled, strict=True):
                 writer = KernelWriter(node, native)
                 lowered[id(node)] = NodeImplementation(
-                    writer.perform, writer, "LLVM kernel", trusted=True
+                    writer.perform, writer, "LLVM kernel", trusted=True, silent=True
                 )
         for node in graph.nodes:
             if id(node) in lowered:
