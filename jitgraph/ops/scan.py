@@ -115,6 +115,11 @@ class Scan(InnerGraphOp):
             start += count
         return result
 
+    def state_tap_inputs(self) -> list[list[int]]:
+        """Per recurrent output, the positions of its taps' inputs in the inner graph."""
+        positions = iter(self.inner_positions()["states"])
+        return [[next(positions) for _ in taps] for taps in self.state_taps]
+
     def params(self) -> tuple[tuple[str, Any], ...]:
         return tuple((k, v) for k, v in super().params() if k != "name")
 
@@ -154,12 +159,9 @@ class Scan(InnerGraphOp):
             raise TypeError(f"scan: n_steps must be an integer scalar, got {n_steps.type}")
         outputs = graph.outputs
         types: list[TensorType] = []
-        state_inputs = self.inner_positions()["states"]
-        first_tap = 0
-        for k in range(self.n_states):
+        for k, tap_inputs in enumerate(self.state_tap_inputs()):
             # The state's type is its placeholder's: the initial value may be more specific.
-            state = graph.inputs[state_inputs[first_tap]].type
-            first_tap += len(self.state_taps[k])
+            state = graph.inputs[tap_inputs[0]].type
             types.append(
                 state if self.keep_last[k] else TensorType(state.dtype, (None, *state.shape))
             )

@@ -271,13 +271,11 @@ class _Backward:
         """Each window moved one step back, with this step's tap cotangents added."""
         T = self.T
         op = self.op
-        first_tap = [sum(len(t) for t in op.state_taps[:k]) for k in range(op.n_states)]
+        tap_inputs = op.state_tap_inputs()
+        first = op.inner_positions()["states"].start  # state_terms start there
         result = []
         for window, k in zip(windows, self.states, strict=True):
-            terms = [
-                T.cast(state_terms[first_tap[k] + offset], window.type.dtype)
-                for offset in range(len(op.state_taps[k]))
-            ]
+            terms = [T.cast(state_terms[p - first], window.type.dtype) for p in tap_inputs[k]]
             if op.state_taps[k] == (-1,):  # one row, all of it this step's: no shifting
                 result.append(T.shape_padleft(terms[0]))
                 continue

@@ -13,6 +13,7 @@ Theano's tutorial (``result[-1]`` of ``k`` steps) then uses O(1) memory in ``k``
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from jitgraph.ir.graph import Graph, Node, Var, ancestors
 from jitgraph.ir.rebuild import replace
@@ -21,32 +22,36 @@ from jitgraph.ops.indexing import Subtensor
 from jitgraph.ops.scan import KEEP_ALL, KEEP_LAST_STEP, Scan
 from jitgraph.passes.fold import constant_position
 
+Clients = dict[int, list[tuple[Node, int]]]
+
 
 def prune_outputs(graph: Graph) -> Graph:
     """``graph`` with each loop computing only the outputs that are read (module
     docstring)."""
+    return _rewrite_loops(graph, _pruned)
+
+
+def _rewrite_loops(
+    graph: Graph, rewrite: Callable[[Node, Clients, set[int]], dict[Var, Var]]
+) -> Graph:
+    """``graph`` with the replacements ``rewrite(scan_node, clients, returned)`` gives for
+    each loop (``returned``: ids of the graph's outputs)."""
     clients = graph.clients()
     returned = {id(v) for v in graph.outputs}
     mapping: dict[Var, Var] = {}
     for node in graph.nodes:
         if isinstance(node.op, Scan):
-            mapping.update(_pruned(node, clients, returned))
+            mapping.update(rewrite(node, clients, returned))
     if not mapping:
         return graph
     return Graph(graph.inputs, replace(list(graph.outputs), mapping))
-
-
-def _state_inputs(op: Scan) -> list[list[int]]:
-    """Per recurrent output, the positions of its taps among the step's inputs."""
-    positions = iter(op.inner_positions()["states"])
-    return [[next(positions) for _ in taps] for taps in op.state_taps]
 
 
 def _kept_states(op: Scan, used: list[bool]) -> list[bool]:
     """The recurrent outputs to keep: the used ones and those a kept output's step reads."""
     inner = op.inner.graph
     keep = list(used[: op.n_states])
-    taps_of = _state_inputs(op)
+    taps_of = op.state_tap_inputs()
     nits = [op.n_states + j for j in range(op.n_nit) if used[op.n_states + j]]
     rest = list(range(op.n_states + op.n_nit, len(inner.outputs)))  # shared, condition
     while True:
@@ -64,9 +69,7 @@ def _kept_states(op: Scan, used: list[bool]) -> list[bool]:
             keep[k] = True
 
 
-def _pruned(
-    node: Node, clients: dict[int, list[tuple[Node, int]]], returned: set[int]
-) -> dict[Var, Var]:
+def _pruned(node: Node, clients: Clients, returned: set[int]) -> dict[Var, Var]:
     op = node.op
     assert isinstance(op, Scan)
     used = [id(v) in returned or bool(clients.get(id(v))) for v in node.outputs]
@@ -76,7 +79,7 @@ def _pruned(
         return {}
     inner = op.inner.graph
     positions = op.inner_positions()
-    taps_of = _state_inputs(op)
+    taps_of = op.state_tap_inputs()
     outputs = [inner.outputs[k] for k in range(op.n_states) if keep_state[k]]
     outputs += [inner.outputs[op.n_states + j] for j in range(op.n_nit) if keep_nit[j]]
     outputs += list(inner.outputs[op.n_states + op.n_nit :])
@@ -123,20 +126,10 @@ def optimize_loops(graph: Graph) -> Graph:
 def save_memory(graph: Graph) -> Graph:
     """``graph`` with each scan output that is only read as ``result[-1]`` kept as its
     last value (module docstring)."""
-    clients = graph.clients()
-    returned = {id(v) for v in graph.outputs}
-    mapping: dict[Var, Var] = {}
-    for node in graph.nodes:
-        if isinstance(node.op, Scan):
-            mapping.update(_last_values(node, clients, returned))
-    if not mapping:
-        return graph
-    return Graph(graph.inputs, replace(list(graph.outputs), mapping))
+    return _rewrite_loops(graph, _last_values)
 
 
-def _last_values(
-    node: Node, clients: dict[int, list[tuple[Node, int]]], returned: set[int]
-) -> dict[Var, Var]:
+def _last_values(node: Node, clients: Clients, returned: set[int]) -> dict[Var, Var]:
     op = node.op
     assert isinstance(op, Scan)
     keep = list(op.keep_last)
