@@ -53,6 +53,16 @@ def sequence_window(taps: Sequence[int]) -> tuple[int, int]:
     return low, high - low
 
 
+def sequence_rows(op: Scan, sequences: Sequence[np.ndarray], t: int) -> list[np.ndarray]:
+    """The step inputs that step ``t`` reads from ``sequences``: a row per tap, as arrays
+    (also 0-d ones: the step's compiled code reads array objects)."""
+    rows: list[np.ndarray] = []
+    for seq, taps in zip(sequences, op.seq_taps, strict=True):
+        low = sequence_window(taps)[0]
+        rows.extend(seq[t + tap - low, ...] for tap in taps)
+    return rows
+
+
 class ScanError(ValueError):
     """A loop that cannot run as asked: too-short sequences, a step whose result does not
     fit the state it updates, a negative number of steps."""
@@ -317,9 +327,7 @@ class PythonLoop:
         done = 0
         for t in range(n):
             args: list[Any] = []
-            for seq, taps in zip(sequences, op.seq_taps, strict=True):
-                low = sequence_window(taps)[0]
-                args.extend(seq[t + tap - low, ...] for tap in taps)  # arrays, even 0-d
+            args.extend(sequence_rows(op, sequences, t))
             for history in histories:
                 args.extend(history.taps(t))
             args.extend(shared)

@@ -41,7 +41,7 @@ from jitgraph.backends.llvm.scan_loop_plan import (
     View,
 )
 from jitgraph.backends.reference import check_result
-from jitgraph.ops.scan import Scan, sequence_window
+from jitgraph.ops.scan import Scan, sequence_rows, sequence_window
 
 __all__ = ["LoopCall", "Template", "first_call", "layout_key", "run_steps"]
 
@@ -107,10 +107,8 @@ class LoopCall:
 
     def step_arguments(self, t: int) -> list[Any]:
         """The step's inputs at step ``t`` from the loop's arrays (the Python loop's)."""
-        op, args = self.op, list[Any]()
-        for seq, taps in zip(self.sequences, op.seq_taps, strict=True):
-            low = sequence_window(taps)[0]
-            args.extend(seq[t + tap - low, ...] for tap in taps)
+        op = self.op
+        args: list[Any] = sequence_rows(op, self.sequences, t)
         for k, history in enumerate(self.histories):
             back = op.max_back(k)
             args.extend(history[(back + t + tap) % len(history), ...] for tap in op.state_taps[k])
@@ -261,10 +259,7 @@ def _matches(ttype: Any, value: np.ndarray, leading: int) -> bool:
 def _first_arguments(op: Scan, inputs: list[Any]) -> list[Any]:
     """Step 0's inputs, as the Python loop gives them."""
     positions = op.outer_positions()
-    args: list[Any] = []
-    for position, taps in zip(positions["sequences"], op.seq_taps, strict=True):
-        low = sequence_window(taps)[0]
-        args.extend(inputs[position][tap - low, ...] for tap in taps)
+    args: list[Any] = sequence_rows(op, [inputs[p] for p in positions["sequences"]], 0)
     for k, position in enumerate(positions["initial"]):
         back = op.max_back(k)
         args.extend(inputs[position][back + tap, ...] for tap in op.state_taps[k])
