@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -121,9 +121,3 @@ class InnerGraphOp(Op):
     def do_constant_folding(self, node: Node) -> bool:
         # A loop or a branch is run when the function runs, not by the optimizer.
         return False
-
-
-def run_program(program: Program, values: Sequence[Any]) -> list[np.ndarray]:
-    """The program's outputs for ``values`` (a thin wrapper, the one place inner programs
-    are entered, so that errors and profiling have one spot to hook)."""
-    return program.run(values)

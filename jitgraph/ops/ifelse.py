@@ -38,7 +38,7 @@ from jitgraph.ir.graph import Const, Graph, Node, Var, graph_inputs
 from jitgraph.ir.rebuild import replace
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import DISCONNECTED, Disconnected, GradTerm, Undefined
-from jitgraph.ops.control import InnerGraph, InnerGraphOp, run_program
+from jitgraph.ops.control import InnerGraph, InnerGraphOp
 from jitgraph.ops.shape import int64_constant, shape_scalars
 
 __all__ = ["IfElse", "build_ifelse", "check_branch_types", "hoist_computed", "joined_type"]
@@ -144,7 +144,7 @@ class IfElse(InnerGraphOp):
         def perform(args: list[Any]) -> list[np.ndarray]:
             condition, values = args[0], args[1:]
             taken = branches[0] if bool(np.asarray(condition)) else branches[1]
-            return owned_results(run_program(taken.program(backend), values), values)
+            return owned_results(taken.program(backend).run(values), values)
 
         return NodeImplementation(perform, None, f"ifelse: the taken branch runs ({backend})")
 
