@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     **REGISTERED,
     "scan": "benchmarks.scan",
     "random": "benchmarks.random",  # issue 7: uniform draws against numpy.random
+    "numpy": "benchmarks.numpy_scripts",  # issue 8: NumPy scripts on jitgraph.numpy, @jit
 }
 
 

@@ -15,9 +15,10 @@ from jitgraph.compile import In, Mode, Out, Param, function, shared
 from jitgraph.compile.function import Function
 from jitgraph.compile.sharedvalue import SharedVariable
 from jitgraph.config import config
-from jitgraph.gradient import grad
+from jitgraph.gradient import grad, value_and_grad
 from jitgraph.ir.graph import Apply, Const, Graph, MissingInputError, Node, Var
 from jitgraph.ir.rebuild import clone_replace
+from jitgraph.jit import jit
 from jitgraph.printing import pp
 from jitgraph.scan import foldl, foldr, map, reduce, scan
 
@@ -52,6 +53,7 @@ __all__ = [
     "config",
     "function",
     "grad",
+    "jit",
     "ifelse",
     "gradient",
     "jitgraph",
@@ -67,4 +69,5 @@ __all__ = [
     "shared",
     "tensor",
     "theano",
+    "value_and_grad",
 ]

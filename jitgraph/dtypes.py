@@ -51,6 +51,11 @@ KIND_NAMES = {
 }
 
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+# Lookups on the graph-building path (NumPy's dtype.name is slow): name -> kind, and
+# NumPy dtypes and scalar types -> canonical name.
+_KINDS = {name: np.dtype(name).kind for name in ALL}
+_NAMES: dict[object, str] = {np.dtype(name): name for name in ALL}
+_NAMES.update({np.dtype(name).type: name for name in ALL})
 
 
 def canonical(dtype: object) -> str:
@@ -59,8 +64,13 @@ def canonical(dtype: object) -> str:
     >>> canonical(float), canonical("f4"), canonical(np.int16)
     ('float64', 'float32', 'int16')
     """
+    if type(dtype) is str and dtype in _KINDS:  # already canonical: the common case
+        return dtype
     if isinstance(getattr(dtype, "dtype", None), str):  # a type object: T.int32, T.dscalar
         dtype = dtype.dtype  # type: ignore[attr-defined]
+    name = _NAMES.get(dtype)
+    if name is not None:
+        return name
     try:
         name = np.dtype(dtype).name  # type: ignore[call-overload]
     except TypeError as exc:
@@ -72,7 +82,8 @@ def canonical(dtype: object) -> str:
 
 def kind(dtype: str) -> str:
     """'b' bool, 'i' signed, 'u' unsigned, 'f' float, 'c' complex."""
-    return np.dtype(dtype).kind
+    found = _KINDS.get(dtype)
+    return found if found is not None else np.dtype(dtype).kind
 
 
 def is_integer(dtype: str) -> bool:
@@ -98,10 +109,12 @@ def upcast(*dtypes: str) -> str:
     """
     if not dtypes:
         raise ValueError("upcast needs at least one dtype")
+    if len(dtypes) == 2 and dtypes[0] == dtypes[1]:
+        return canonical(dtypes[0])
     result = np.dtype(dtypes[0])
     for dtype in dtypes[1:]:
         result = np.promote_types(result, dtype)
-    return result.name
+    return canonical(result)
 
 
 def result_dtype(operands: Iterable[tuple[str, bool]]) -> str:

@@ -49,6 +49,7 @@ __all__ = [
     "jacobian",
     "numeric_grad",
     "undefined_grad",
+    "value_and_grad",
     "verify_grad",
     "zero_grad",
 ]
@@ -252,17 +253,27 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
 
 
 # ============================================================================ grad
+_NO_WRT: Any = object()
+
+
 def grad(
     cost: Any,
-    wrt: Any,
+    wrt: Any = _NO_WRT,
     consider_constant: Iterable[Var] | None = None,
     disconnected_inputs: str = "raise",
     add_names: bool = True,
     known_grads: Mapping[Var, Any] | None = None,
     return_disconnected: str = "zero",
     null_gradients: str = "raise",
+    *,
+    argnums: Any = None,
+    has_aux: bool = False,
 ) -> Any:
     """The gradient of the scalar ``cost`` with respect to ``wrt`` (Theano's ``grad``).
+
+    Given a Python function instead of a cost, ``grad(fn, argnums=0, has_aux=False)``
+    returns the function computing ``fn``'s gradient (``jitgraph.jit.grad``; ``grad(fn,
+    1)`` is ``argnums=1``).
 
     ``wrt`` is a variable, a shared variable, or a list/tuple of them; the result mirrors
     it. ``consider_constant``: variables through which no gradient flows. ``known_grads``:
@@ -288,8 +299,29 @@ def grad(
     >>> jitgraph.function([x, y], [gx, gy])(1.0, 2.0)
     [array(10.), array(20.)]
     """
+    if callable(cost) and not isinstance(cost, Var):
+        from jitgraph.functional import grad as functional_grad
+
+        if argnums is None:
+            argnums = 0 if wrt is _NO_WRT else wrt
+        return functional_grad(cost, argnums=argnums, has_aux=has_aux)
+    if wrt is _NO_WRT:
+        raise TypeError("grad() missing the argument 'wrt' (the variables to differentiate by)")
     options = _GradOptions(disconnected_inputs, return_disconnected, null_gradients, add_names)
     return _grad(cost, wrt, consider_constant, known_grads, options)
+
+
+def value_and_grad(fn: Any, argnums: Any = 0, has_aux: bool = False) -> Any:
+    """The function returning ``(fn(*args), gradient)`` of the Python function ``fn``
+    (``jitgraph.jit.value_and_grad``).
+
+    >>> import jitgraph
+    >>> jitgraph.value_and_grad(lambda x: x**2)(3.0)
+    (array(9.), array(6.))
+    """
+    from jitgraph.functional import value_and_grad as functional_value_and_grad
+
+    return functional_value_and_grad(fn, argnums=argnums, has_aux=has_aux)
 
 
 @dataclasses.dataclass(frozen=True)

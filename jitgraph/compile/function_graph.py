@@ -85,8 +85,59 @@ class CompiledGraph:
             for i, target in enumerate(self.update_targets)
             if not isinstance(target, int)
         }
-        plan = None if mode.name == "REFERENCE" else plan_memory(self.graph, candidates)
-        self.program: Program = backend_compiler(mode.backend)(self.graph, plan)
+        self.program: Program = _compile_program(self.graph, mode, candidates)
+
+    @classmethod
+    def from_optimized(
+        cls, graph: Graph, mode: Any = None, specs: Sequence[In] | None = None
+    ) -> CompiledGraph:
+        """A ``CompiledGraph`` running ``graph``, which is ALREADY optimized for ``mode``
+        (e.g. loaded with ``jitgraph.ir.serialize.loads_graph``): the optimizer does not
+        run again; the memory plan and the backend's compilation do (the backend's
+        machine code comes from the disk cache when the graph was compiled before).
+
+        The graph's inputs are all explicit inputs (``specs``, default ``In(v)`` for each,
+        in order) and its outputs all outputs: no shared variables, no updates. Make a
+        ``Function`` with ``Function(compiled, compiled.specs, [False] * n_outputs,
+        'list', name, allow_input_downcast)``.
+        """
+        from jitgraph.compile.mode import get_mode
+
+        mode = get_mode(mode)
+        if specs is None:
+            specs = [In(v) for v in graph.inputs]
+        specs = list(specs)
+        if len(specs) != len(graph.inputs) or any(
+            s.variable is not v for s, v in zip(specs, graph.inputs, strict=False)
+        ):
+            raise ValueError(
+                "CompiledGraph.from_optimized: specs must wrap the graph's inputs, in order"
+            )
+        for position, var in enumerate(graph.inputs):
+            if isinstance(var, (SharedVariable, Const)) or var.owner is not None:
+                raise TypeError(
+                    f"CompiledGraph.from_optimized: input {position} is {var.describe()}; "
+                    "the graph's inputs must be plain input variables (shared variables "
+                    "and updates need function())"
+                )
+        for position, spec in enumerate(specs):
+            if spec.update is not None:
+                raise ValueError(
+                    f"CompiledGraph.from_optimized: input {position} has an update; "
+                    "updates need function()"
+                )
+        self = cls.__new__(cls)
+        self.specs = specs
+        self.outputs = list(graph.outputs)
+        self.updates = []
+        self.mode = mode
+        self.shared_vars = []
+        self.update_targets = []
+        self.unoptimized = graph  # what came in: the optimizer did not run here
+        self.graph = graph
+        self.pass_records = ()
+        self.program = _compile_program(graph, mode, {})
+        return self
 
     def copy(
         self, swap: Mapping[SharedVariable, SharedVariable], delete_updates: bool
@@ -111,6 +162,13 @@ class CompiledGraph:
             for (t, _), e in zip(updates, exprs[len(self.outputs) :], strict=True)
         ]
         return CompiledGraph(self.specs, outputs, new_updates, self.mode)
+
+
+def _compile_program(graph: Graph, mode: Mode, candidates: dict[int, int]) -> Program:
+    """The backend's program for the optimized ``graph``, with a memory plan (outputs at
+    ``candidates`` may be written over the inputs they map to) except in REFERENCE mode."""
+    plan = None if mode.name == "REFERENCE" else plan_memory(graph, candidates)
+    return backend_compiler(mode.backend)(graph, plan)
 
 
 def _index(shared: list[SharedVariable], var: Var) -> int:
