@@ -26,7 +26,7 @@ import math
 import sys
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -695,16 +695,17 @@ def _constant(value: np.ndarray) -> Var:
     return make_constant(value, TensorType(value.dtype, value.shape))
 
 
-def weak_scalar(value: Any, dtype: Any) -> Var:
+def weak_scalar(value: Any, dtype: Any, ndim: int = 0) -> Var:
     """The Python scalar ``value`` as a constant of ``dtype`` (NEP 50: it takes the other
-    operand's dtype). An integer out of the dtype's range raises OverflowError, as NumPy 2."""
+    operand's dtype) and ``ndim`` size-1 axes. An integer out of the dtype's range raises
+    OverflowError, as NumPy 2."""
     target = np.dtype(dtype)
     if type(value) is int and target.kind in "iu":
         info = np.iinfo(target)
         if not info.min <= value <= info.max:
             raise OverflowError(f"Python integer {value} out of bounds for {target}")
     with np.errstate(over="ignore"):
-        return _constant(np.asarray(value, dtype=target))
+        return _constant(np.asarray(value, dtype=target).reshape((1,) * ndim))
 
 
 def result_type(*args: Any) -> np.dtype[Any]:
@@ -762,12 +763,15 @@ def elementwise(name: str, *args: Any) -> ndarray:
 
     ufunc = getattr(np, name)
     loop = loop_dtypes(ufunc, args)
-    ins: list[Var] = []
-    for a, want in zip(args, loop[: len(args)]):
-        if type(a) in PYTHON_SCALARS:
-            ins.append(_weak_operand(name, a, want, args))
-        else:
-            ins.append(as_var(a, dtype=want))
+    ins: list[Var | None] = [
+        None if type(a) in PYTHON_SCALARS else as_var(a, dtype=want)
+        for a, want in zip(args, loop[: len(args)])
+    ]
+    # A Python scalar becomes a constant of the arrays' rank (no broadcasting node).
+    ndim = max((v.type.ndim for v in ins if v is not None), default=0)
+    for i, (a, want) in enumerate(zip(args, loop[: len(args)])):
+        if ins[i] is None:
+            ins[i] = _weak_operand(name, a, want, ndim)
     if name not in SCALAR_OPS:
         raise NotImplementedError(f"jitgraph has no elementwise op {name!r}")
     out = elemwise(name, *ins)
@@ -777,9 +781,9 @@ def elementwise(name: str, *args: Any) -> ndarray:
     return wrap(out)
 
 
-def _weak_operand(name: str, value: Any, want: np.dtype[Any], args: Sequence[Any]) -> Var:
+def _weak_operand(name: str, value: Any, want: np.dtype[Any], ndim: int) -> Var:
     try:
-        return weak_scalar(value, want)
+        return weak_scalar(value, want, ndim)
     except OverflowError:
         if name not in _COMPARISONS:
             raise
@@ -905,9 +909,12 @@ def _pattern(var: Var) -> tuple[Any, ...]:
     return tuple(d == 1 for d in var.type.shape)
 
 
-def _collect(targets: Sequence[Var]) -> tuple[list[Var], list[Node], tuple[Any, ...]]:
+def _collect(
+    targets: Sequence[Var], extra: Callable[[list[Node]], list[Var]] | None = None
+) -> tuple[list[Var], list[Node], tuple[Any, ...]]:
     """Walk back from ``targets`` to the leaves (values or constants): the leaves in first-
-    visit order, the nodes in topological order, and the structural key of the program."""
+    visit order, the nodes in topological order, and the structural key of the program.
+    ``extra(nodes)`` may name more outputs among the nodes' (appended to ``targets``)."""
     leaves: list[Var] = []
     nodes: list[Node] = []
     number: dict[int, Any] = {}
@@ -952,6 +959,8 @@ def _collect(targets: Sequence[Var]) -> tuple[list[Var], list[Node], tuple[Any, 
             for inp in reversed(owner.inputs):
                 if id(inp) not in number:
                     stack.append((inp, False))
+    if extra is not None:
+        targets.extend(extra(nodes))  # type: ignore[attr-defined]
     key.append(("O", tuple(number[id(t)] for t in targets)))
     return leaves, nodes, tuple(key)
 
@@ -1015,12 +1024,13 @@ def evaluate(arrays: Sequence[ndarray]) -> None:
             targets.append(var)  # type: ignore[arg-type]
     if not targets:
         return
-    leaves, nodes, key = _collect(targets)
-    extra = _small_live_intermediates(nodes, seen)
-    if extra:
+
+    def live_outputs(nodes: list[Node]) -> list[Var]:
+        extra = _small_live_intermediates(nodes, seen)
         pending.extend(extra)
-        targets.extend(a._var for a in extra)  # type: ignore[misc]
-        leaves, _, key = _collect(targets)
+        return [a._var for a in extra]  # type: ignore[misc]
+
+    leaves, _, key = _collect(targets, live_outputs)
     values = [leaf.tag["value"] for leaf in leaves]
     program = _lookup(key)
     if program is not None and program.exact:
