@@ -47,3 +47,22 @@ def assert_infer_shape(var: Var, inputs: Sequence[Var], values: Sequence[Any]) -
     assert var.type.ndim == len(actual)
     for static, size in zip(var.type.shape, actual, strict=True):
         assert static is None or static == size, f"static shape {var.type.shape} vs {actual}"
+
+
+def assert_same_as_numpy(result: Any, expected: Any) -> None:
+    """``result`` is a ``jitgraph.numpy`` array equal to NumPy's ``expected`` in dtype,
+    shape and every value (NaNs in the same places).
+
+    >>> import numpy as np, jitgraph.numpy as jnp
+    >>> assert_same_as_numpy(jnp.arange(3) * 2, np.arange(3) * 2)
+    """
+    import numpy as np
+
+    import jitgraph.numpy as jnp
+
+    assert isinstance(result, jnp.ndarray), type(result)
+    expected = np.asarray(expected)
+    value = np.asarray(result)
+    assert value.dtype == expected.dtype, (value.dtype, expected.dtype)
+    assert value.shape == expected.shape, (value.shape, expected.shape)
+    np.testing.assert_array_equal(value, expected)

@@ -17,23 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from jitgraph import dtypes as jitgraph_dtypes
 from jitgraph.numpy import _core
 
+# The 14 dtypes jitgraph computes with, by their NumPy names.
+DTYPE_NAMES: tuple[str, ...] = jitgraph_dtypes.ALL
+
 __all__ = [
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
+    *DTYPE_NAMES,
     "dtype",
     "finfo",
     "iinfo",
@@ -49,23 +40,6 @@ __all__ = [
     "newaxis",
 ]
 
-# The 14 dtypes jitgraph computes with, by their NumPy names.
-DTYPE_NAMES = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-)
 
 int8 = np.int8
 int16 = np.int16

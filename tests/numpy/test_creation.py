@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import jitgraph
 import jitgraph.numpy as jnp
+from jitgraph.testing import assert_same_as_numpy
 
 pytestmark = pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
 
@@ -20,13 +21,7 @@ dtypes = st.sampled_from(DTYPES)
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
 
 
-def check(result: Any, expected: Any) -> None:
-    assert isinstance(result, jnp.ndarray), type(result)
-    expected = np.asarray(expected)
-    value = np.asarray(result)
-    assert value.dtype == expected.dtype, (value.dtype, expected.dtype)
-    assert value.shape == expected.shape, (value.shape, expected.shape)
-    np.testing.assert_array_equal(value, expected)
+check = assert_same_as_numpy
 
 
 def arrays(dtype: Any = dtypes, shape: Any = shapes) -> Any:

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import jitgraph
 import jitgraph.numpy as jnp
+from jitgraph.testing import assert_same_as_numpy
 
 DTYPES = ["bool", "int8", "int64", "uint16", "float32", "float64", "complex64"]
 dtypes = st.sampled_from(DTYPES)
@@ -24,13 +25,7 @@ def values(shape: Any = shapes, dtype: Any = dtypes) -> Any:
     return dtype.flatmap(lambda d: hnp.arrays(d, shape))
 
 
-def check(result: Any, expected: Any) -> None:
-    assert isinstance(result, jnp.ndarray), type(result)
-    expected = np.asarray(expected)
-    value = np.asarray(result)
-    assert value.dtype == expected.dtype, (value.dtype, expected.dtype)
-    assert value.shape == expected.shape, (value.shape, expected.shape)
-    np.testing.assert_array_equal(value, expected)
+check = assert_same_as_numpy
 
 
 def same(jnp_call: Callable[[], Any], numpy_call: Callable[[], Any]) -> None:
