@@ -159,7 +159,10 @@ def _leaf_value(leaf: Any) -> tuple[np.ndarray, Any] | None:
     else:
         return None
     if value.dtype not in _DTYPES:
-        return None
+        if not value.dtype.isnative and value.dtype.newbyteorder("=") in _DTYPES:
+            value = value.astype(value.dtype.newbyteorder("="))  # compiled code reads native
+        else:
+            return None
     return value, (value.dtype, value.ndim, tuple([d == 1 for d in value.shape]))
 
 

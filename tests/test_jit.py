@@ -251,3 +251,8 @@ def test_in_place_operations_on_arguments_inside_jit():
     x = np.arange(3.0)
     np.testing.assert_array_equal(bump(x), [-10.0, 4.0, 6.0])
     np.testing.assert_array_equal(x, [0.0, 1.0, 2.0])  # the caller's array is untouched
+
+
+def test_non_native_byte_order_arguments():
+    doubled = jitgraph.jit(lambda x: x * 2)
+    np.testing.assert_array_equal(doubled(np.arange(4.0).astype(">f8")), [0.0, 2.0, 4.0, 6.0])

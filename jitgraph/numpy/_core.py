@@ -551,6 +551,9 @@ def leaf(value: np.ndarray) -> Var:
     """A graph input holding ``value`` (read-only): the evaluator passes it as an argument."""
     if value.dtype.name not in dtypes.ALL:
         raise TypeError(f"jitgraph.numpy has no dtype {value.dtype} (from {value!r:.60})")
+    if not value.dtype.isnative:  # compiled code reads the machine's byte order
+        value = value.astype(value.dtype.newbyteorder("="))
+        value.flags.writeable = False
     var = TensorType(value.dtype, value.shape).make_variable()
     var.tag["value"] = value
     return var

@@ -293,3 +293,11 @@ def test_dlpack_export():
     assert x.__dlpack_device__() == (1, 0)
     with pytest.raises(ValueError, match="stream"):
         x.__dlpack__(stream=1)
+
+
+def test_non_native_byte_order_inputs():
+    big = np.arange(5.0).astype(">f8")
+    big.flags.writeable = False  # read-only: taken without a copy
+    np.testing.assert_allclose(np.asarray(jnp.exp(big)), np.exp(np.arange(5.0)))
+    swapped = np.arange(4, dtype=np.int32).astype(">i4")
+    np.testing.assert_array_equal(np.asarray(jnp.asarray(swapped) + 1), [1, 2, 3, 4])
