@@ -698,6 +698,10 @@ def _constant(value: np.ndarray) -> Var:
     return make_constant(value, TensorType(value.dtype, value.shape))
 
 
+# The constants Python scalars became, by (type, value, dtype, ndim): scripts repeat them.
+_weak_constants: dict[tuple[Any, ...], Var] = {}
+
+
 def weak_scalar(value: Any, dtype: Any, ndim: int = 0) -> Var:
     """The Python scalar ``value`` as a constant of ``dtype`` (NEP 50: it takes the other
     operand's dtype) and ``ndim`` size-1 axes. An integer out of the dtype's range raises
@@ -707,8 +711,15 @@ def weak_scalar(value: Any, dtype: Any, ndim: int = 0) -> Var:
         info = np.iinfo(target)
         if not info.min <= value <= info.max:
             raise OverflowError(f"Python integer {value} out of bounds for {target}")
-    with np.errstate(over="ignore"):
-        return _constant(np.asarray(value, dtype=target).reshape((1,) * ndim))
+    key = (type(value), repr(value), target.name, ndim)  # repr: -0.0 is not 0.0
+    found = _weak_constants.get(key)
+    if found is None:
+        with np.errstate(over="ignore"):
+            found = _constant(np.asarray(value, dtype=target).reshape((1,) * ndim))
+        if len(_weak_constants) >= 4096:
+            _weak_constants.clear()
+        _weak_constants[key] = found
+    return found
 
 
 def result_type(*args: Any) -> np.dtype[Any]:

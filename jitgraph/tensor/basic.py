@@ -96,11 +96,17 @@ def pad_to_ndim(x: Var, ndim: int) -> Var:
     return DimShuffle(have, order)(x)
 
 
+_ELEMWISE: dict[str, Elemwise] = {}  # one op object per table entry (ops are values)
+
+
 def elemwise(name: str, *args: Any) -> Var:
     """Apply the scalar-table op ``name`` to tensors, broadcasting as NumPy does."""
     ins = [as_tensor_variable(a) for a in args]
     ndim = max(v.type.ndim for v in ins)
-    return Elemwise(SCALAR_OPS[name])(*[pad_to_ndim(v, ndim) for v in ins])
+    op = _ELEMWISE.get(name)
+    if op is None:
+        op = _ELEMWISE[name] = Elemwise(SCALAR_OPS[name])
+    return op(*[pad_to_ndim(v, ndim) for v in ins])
 
 
 # ----------------------------------------------------------------------------- constructors

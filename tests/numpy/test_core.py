@@ -301,3 +301,11 @@ def test_non_native_byte_order_inputs():
     np.testing.assert_allclose(np.asarray(jnp.exp(big)), np.exp(np.arange(5.0)))
     swapped = np.arange(4, dtype=np.int32).astype(">i4")
     np.testing.assert_array_equal(np.asarray(jnp.asarray(swapped) + 1), [1, 2, 3, 4])
+
+
+def test_python_scalar_constants_keep_negative_zero_and_nan():
+    ones = fresh(np.ones(2))
+    assert np.signbit(np.asarray(ones * -0.0)).all()
+    assert not np.signbit(np.asarray(ones * 0.0)).any()
+    assert np.isnan(np.asarray(ones * float("nan"))).all()
+    assert (np.asarray(ones + True) == 2).all() and (ones + True).dtype == np.float64
