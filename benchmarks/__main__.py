@@ -1,8 +1,8 @@
-"""``python -m benchmarks [name] [options]``: run one benchmark by name; without a name (or
-when the first argument is an option) the suite runs.
+"""``python -m benchmarks [name] [options]`` (or ``jitgraph bench [name] [options]``): run one
+benchmark by name; without a name (or when the first argument is an option) the suite runs.
 
 >>> main(["--help"])  # doctest: +ELLIPSIS
-usage: python -m benchmarks [name] [options]
+usage: python -m benchmarks [name] [options]   (or: jitgraph bench [name] [options])
 ...
 0
 """
@@ -28,7 +28,7 @@ BENCHMARKS: dict[str, str] = {
 def usage() -> str:
     names = "\n".join(f"  {name}" for name in sorted(BENCHMARKS))
     return (
-        "usage: python -m benchmarks [name] [options]\n"
+        "usage: python -m benchmarks [name] [options]   (or: jitgraph bench [name] [options])\n"
         f"benchmarks (default: {DEFAULT}):\n{names}\n"
         "`python -m benchmarks <name> --help` lists a benchmark's options"
     )

@@ -1,16 +1,19 @@
 """The benchmark suite: jitgraph against NumPy and the installed peers, in one process.
 
-    python -m benchmarks                         # the full suite (a few minutes)
-    python -m benchmarks --quick                 # small sizes, few repeats (under 2 minutes)
-    python -m benchmarks --filter logistic --threads 1 --peers numba,jax --json out.json
+    jitgraph bench                               # the full suite (a few minutes)
+    jitgraph bench --quick --plot out.png        # small sizes, few repeats (under 2 minutes)
+    jitgraph bench --filter logistic --threads 1 --peers numba,jax --json out.json
+    python -m benchmarks --tiny                  # tiny sizes: seconds (tests, notebooks)
 
 For each thread setting (1 thread, all cores, or both) one table: every workload of
 :mod:`benchmarks.workloads` on every system of :mod:`benchmarks.peers`, with the median
 time per call, the ratio to NumPy's median in the same table, GB/s where the workload
-streams memory, and the build + first call time. Every system's first result is compared
+streams memory and its fraction of the memory bandwidth measured at the start, GFLOP/s for
+the training step, and the build + first call time. Every system's first result is compared
 with NumPy's before anything is timed: a mismatch shows as WRONG, never as a time. Then a
 start-up table (fresh processes: first call with a cold and a warm cache, import time), see
-:mod:`benchmarks.startup`. Numbers are comparable only within one run.
+:mod:`benchmarks.startup`. A peer that is not installed is skipped with a one-line reason.
+Numbers are comparable only within one run.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ import dataclasses
 import datetime
 import os
 import platform
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
-from benchmarks import peers, startup
-from benchmarks.results import Result, format_table, write_json
+from benchmarks import peers, plot, startup
+from benchmarks.results import LEGEND, Result, format_table, write_json
 from benchmarks.timing import (
     blas_description,
     blas_note,
@@ -36,9 +41,21 @@ from benchmarks.timing import (
     core_count,
     cpu_model,
     interleaved_medians,
+    llvm_target,
     memory_bandwidth,
+    module_versions,
 )
-from benchmarks.workloads import FULL, QUICK, Sizes, Workload, check_result, select, workloads
+from benchmarks.workloads import (
+    FULL,
+    QUICK,
+    TINY,
+    Inputs,
+    Sizes,
+    Workload,
+    check_result,
+    select,
+    workloads,
+)
 
 SEED = 20240605
 
@@ -46,7 +63,8 @@ SEED = 20240605
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What one run measures and how hard: sizes, rounds of interleaved samples, the length
-    of a sample, processes per start-up figure, the bandwidth probe's array size (MB)."""
+    of a sample, processes per start-up figure (0: no start-up table), the bandwidth probe's
+    array size (MB)."""
 
     sizes: Sizes
     repeats: int
@@ -59,6 +77,8 @@ FULL_SETTINGS = Settings(FULL, repeats=11, sample_seconds=0.05, startup_repeats=
                          bandwidth_megabytes=200)  # fmt: skip
 QUICK_SETTINGS = Settings(QUICK, repeats=3, sample_seconds=0.01, startup_repeats=2,
                           bandwidth_megabytes=64)  # fmt: skip
+TINY_SETTINGS = Settings(TINY, repeats=3, sample_seconds=2e-4, startup_repeats=0,
+                         bandwidth_megabytes=16)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +215,8 @@ def fill_times(
     numpy_result: Any,
 ) -> None:
     traffic = workload.traffic_bytes(dict(inputs), numpy_result)
+    count_flops = FLOP_COUNTS.get(workload.name)
+    flops = None if count_flops is None else count_flops(dict(inputs))
     numpy_median = medians.get("numpy")
     for row in rows:
         if row.system not in medians:
@@ -204,13 +226,67 @@ def fill_times(
             row.ratio_to_numpy = row.median_s / numpy_median
         if traffic is not None:
             row.gbps = traffic / row.median_s / 1e9
+        if flops is not None:
+            row.gflops = flops / row.median_s / 1e9
+
+
+# Floating-point operations of one call, where they say more than bytes moved: the training
+# step's two matrix-vector products (x @ w and x.T @ residual), a multiply and an add per
+# element of x each; its elementwise work is O(samples + features) and is not counted.
+FLOP_COUNTS: dict[str, Callable[[Inputs], int]] = {
+    "logreg_step": lambda inputs: 4 * inputs["x"].size,
+}
+
+
+# ---------------------------------------------------------------------------- progress bar
+class Progress:
+    """A one-line progress bar on stderr, redrawn in place with a carriage return::
+
+        [##########..........] 8/17 logistic_f32, 2 thread(s)
+
+    Disabled (every method does nothing) when stderr is not a terminal or with
+    ``--no-progress``. ``clear()`` erases the line before a table is printed to stdout.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None) -> None:
+        self.total, self.enabled, self.done = max(total, 1), enabled, 0
+        self.stream = sys.stderr if stream is None else stream
+        self.shown = 0  # characters on the line now
+
+    def show(self, label: str) -> None:
+        """Draw the bar with ``label`` as what is being measured now."""
+        if not self.enabled:
+            return
+        filled = self.WIDTH * self.done // self.total
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"[{bar}] {self.done}/{self.total} {label}"
+        line = line[: shutil.get_terminal_size().columns - 1]
+        self.stream.write("\r" + line.ljust(self.shown))
+        self.stream.flush()
+        self.shown = len(line)
+
+    def advance(self) -> None:
+        self.done += 1
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r" + " " * self.shown + "\r")
+            self.stream.flush()
+            self.shown = 0
 
 
 # ------------------------------------------------------------------------------ the tables
 def measure_table(
-    threads: int, systems: Sequence[Loaded], chosen: Sequence[Workload], settings: Settings
+    threads: int,
+    systems: Sequence[Loaded],
+    chosen: Sequence[Workload],
+    settings: Settings,
+    progress: Progress | None = None,
 ) -> tuple[list[Result], str]:
     """Every chosen workload at ``threads`` threads; (rows, the BLAS note for the header)."""
+    progress = progress or Progress(len(chosen), enabled=False)
     skip: dict[str, str] = {}
     all_cores = threads == core_count()
     for loaded in systems:
@@ -223,9 +299,17 @@ def measure_table(
             skip[loaded.system.name] = f"cannot set threads: {one_line(error)}"
     rows: list[Result] = []
     for workload in chosen:
+        progress.show(f"{workload.name}, {threads} thread(s)")
         rows += measure_workload(workload, systems, threads, settings, skip)
-        print(f"  measured {workload.name}", file=sys.stderr, flush=True)
+        progress.advance()
     return rows, blas_note(threads)
+
+
+def add_bandwidth_fractions(rows: Sequence[Result], bandwidth_gbps: float) -> None:
+    """Each row's GB/s as a fraction of the machine's measured memory bandwidth."""
+    for row in rows:
+        if row.gbps is not None and bandwidth_gbps > 0:
+            row.bandwidth_fraction = row.gbps / bandwidth_gbps
 
 
 def thread_settings(choice: str) -> list[int]:
@@ -233,22 +317,35 @@ def thread_settings(choice: str) -> list[int]:
     return {"1": [1], "all": [cores], "both": sorted({1, cores})}[choice]
 
 
-def machine_description(systems: Sequence[Loaded], settings: Settings) -> dict[str, Any]:
+def machine_description(
+    systems: Sequence[Loaded], settings: Settings, threads: Sequence[int]
+) -> dict[str, Any]:
+    """Everything the header prints (and the JSON file records): date, CPU and LLVM target,
+    versions, BLAS, thread counts, measured memory bandwidth, load average."""
+    modules = ["jitgraph", "numpy"]
+    modules += [module for loaded in systems for module in loaded.system.requires]
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpu": cpu_model(),
         "cores": core_count(),
+        "threads": list(threads),
+        "llvm_target": llvm_target(),
         "memory_bandwidth_gbps": round(memory_bandwidth(settings.bandwidth_megabytes), 1),
+        "bandwidth_probe_megabytes": settings.bandwidth_megabytes,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "blas": blas_description(),
+        "libraries": module_versions(modules),
         "versions": {loaded.system.name: loaded.system.version() for loaded in systems},
         "jitgraph_backend": jitgraph_backend(),
         "sizes": dataclasses.asdict(settings.sizes),
         "repeats": settings.repeats,
         "load_average_start": load_average(),
-        "note": "numbers are comparable only within one run",
+        "note": COMPARABLE,
     }
+
+
+COMPARABLE = "numbers are comparable only within one run"
 
 
 def load_average() -> list[float] | None:
@@ -269,53 +366,99 @@ def jitgraph_backend() -> str:
         return f"unknown ({one_line(error)})"
 
 
-def print_header(machine: Mapping[str, Any], skipped: Sequence[str]) -> None:
-    bandwidth = machine["memory_bandwidth_gbps"]
-    print("jitgraph benchmark suite: numbers are comparable only within one run")
-    print(f"CPU: {machine['cpu']}, {machine['cores']} cores; date {machine['date']}")
-    print(f"memory bandwidth {bandwidth} GB/s (np.copyto of 2 large arrays, read+write)")
-    print(f"Python {machine['python']}; BLAS: {machine['blas']}")
-    print("versions: " + "; ".join(machine["versions"].values()))
-    print(f"jitgraph FAST_RUN backend: {machine['jitgraph_backend']}")
-    print(f"load average (1/5/15 min) at start: {machine['load_average_start']}")
-    for line in skipped:
-        print(line)
+def header_lines(machine: Mapping[str, Any], skipped: Sequence[str]) -> list[str]:
+    target, libraries = machine["llvm_target"], dict(machine["libraries"])
+    core = [f"{name} {libraries.pop(name)}" for name in ("jitgraph", "numpy")]
+    core += [f"llvmlite {target['llvmlite']} (LLVM {target['llvm']})"]
+    core += [f"Python {machine['python']}"]
+    peer_versions = ", ".join(f"{name} {version}" for name, version in libraries.items())
+    threads = " and ".join(map(str, machine["threads"]))
+    load = " ".join(map(str, machine["load_average_start"] or ["unknown"]))
+    features = textwrap.fill(
+        target["features"], width=100, initial_indent="CPU features (LLVM): ",
+        subsequent_indent="  ", break_on_hyphens=False,
+    )  # fmt: skip
+    return [
+        f"jitgraph benchmark suite, {machine['date']}: medians of repeated runs; "
+        f"{COMPARABLE} (one machine, one load)",
+        f"CPU: {machine['cpu']}, {machine['cores']} cores available; "
+        f"LLVM target {target['triple']}, CPU {target['cpu_name']}",
+        features,
+        textwrap.fill(
+            ", ".join(core) + (f"; peers: {peer_versions}" if peer_versions else ""),
+            width=100,
+            initial_indent="versions: ",
+            subsequent_indent="  ",
+        ),  # fmt: skip
+        f"BLAS: {machine['blas']}",
+        f"threads: one table per setting: {threads} (jitgraph, NumExpr, Numba, BLAS)",
+        f"jitgraph FAST_RUN backend: {machine['jitgraph_backend']}",
+        f"memory bandwidth: {machine['memory_bandwidth_gbps']} GB/s measured (np.copyto "
+        f"between two {machine['bandwidth_probe_megabytes']} MB arrays, 1 thread, read + write)",
+        f"load average (1/5/15 min) at start: {load}",
+        *skipped,
+        "",
+        LEGEND,
+    ]
 
 
 # --------------------------------------------------------------------------------- the CLI
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks [suite]",
-        description="jitgraph against NumPy and installed peers (numexpr, numba, pytensor, jax)",
+        prog="jitgraph bench [suite]",
+        description="jitgraph against NumPy and the installed peers (NumExpr, Numba, "
+        "PyTensor, JAX); also `python -m benchmarks [suite]`",
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, few repeats (<2 min)")
+    size.add_argument(
+        "--tiny", action="store_true", help="tiny sizes, no start-up table: seconds (tests)"
+    )
     parser.add_argument("--filter", help="only workloads whose name or label contains this")
-    parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument("--json", metavar="OUT.json", help="write header and rows as JSON")
+    parser.add_argument(
+        "--plot", metavar="OUT.png", help="bar chart of the ratios to NumPy (needs matplotlib)"
+    )
     parser.add_argument("--threads", choices=("1", "all", "both"), default="both")
     parser.add_argument(
         "--peers", help="comma-separated peers (default: all installed); '' for none"
     )
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up table")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser.parse_args(list(argv))
+
+
+def chosen_settings(options: argparse.Namespace) -> Settings:
+    if options.tiny:
+        return TINY_SETTINGS
+    return QUICK_SETTINGS if options.quick else FULL_SETTINGS
 
 
 def run(options: argparse.Namespace, settings: Settings) -> tuple[dict[str, Any], list[Result]]:
     """Measure and print every table; (machine description, all rows)."""
     systems, skipped = load_systems(peers.choose(options.peers))
-    machine = machine_description(systems, settings)
-    print_header(machine, skipped)
+    threads = thread_settings(options.threads)
+    machine = machine_description(systems, settings, threads)
+    print("\n".join(header_lines(machine, skipped)), flush=True)
     chosen = select(workloads(settings.sizes), options.filter)
+    with_startup = settings.startup_repeats > 0 and not options.no_startup
+    enabled = not options.no_progress and sys.stderr.isatty()
+    progress = Progress(len(threads) * len(chosen) + with_startup, enabled)
     results: list[Result] = []
-    for threads in thread_settings(options.threads):
-        rows, blas_note = measure_table(threads, systems, chosen, settings)
-        print(f"\n== {threads} thread(s) ({blas_note}) ==")
+    for count in threads:
+        rows, blas_note = measure_table(count, systems, chosen, settings, progress)
+        add_bandwidth_fractions(rows, machine["memory_bandwidth_gbps"])
+        progress.clear()
+        print(f"\n== {count} thread(s) ({blas_note}) ==")
         print(format_table(rows), flush=True)
         results += rows
-    if not options.no_startup:
+    if with_startup:
+        progress.show("start-up: fresh processes")
         names = [loaded.system.name for loaded in systems]
         rows = startup.measure_startup(
             names, settings.startup_repeats, core_count(), options.filter
         )
+        progress.clear()
         if rows:
             print("\n== start-up, fresh processes (median time; all cores) ==")
             print(format_table(rows), flush=True)
@@ -326,14 +469,22 @@ def run(options: argparse.Namespace, settings: Settings) -> tuple[dict[str, Any]
 
 
 def main(argv: Sequence[str] = ()) -> int:
+    """Run the suite; 2 (before measuring anything) for an unknown peer or a --plot without
+    matplotlib."""
     options = parse_arguments(argv)
     try:
         peers.choose(options.peers)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    machine, results = run(options, QUICK_SETTINGS if options.quick else FULL_SETTINGS)
+    if options.plot and plot.missing() is not None:
+        print(f"error: --plot: {plot.missing()}", file=sys.stderr)
+        return 2
+    machine, results = run(options, chosen_settings(options))
     if options.json:
         write_json(options.json, machine, results)
         print(f"\nwrote {options.json}")
+    if options.plot:
+        plot.save_ratio_chart(options.plot, machine, results)
+        print(f"wrote {options.plot}")
     return 0

@@ -23,7 +23,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -141,3 +141,32 @@ def blas_description() -> str:
         if entry.get("user_api") == "blas"
     ]
     return "; ".join(found) or "none found"
+
+
+def llvm_target() -> dict[str, str]:
+    """What jitgraph's LLVM backend compiles for: triple, CPU name, the CPU features it
+    enables (the ``+`` ones of :func:`jitgraph.backends.llvm.target.host_features`), and
+    the llvmlite and LLVM versions."""
+    import llvmlite
+    import llvmlite.binding as llvm
+
+    from jitgraph.backends.llvm.target import host_features
+
+    enabled = [feature[1:] for feature in host_features().split(",") if feature[:1] == "+"]
+    return {
+        "triple": llvm.get_process_triple(),
+        "cpu_name": llvm.get_host_cpu_name(),
+        "features": " ".join(enabled),
+        "llvmlite": llvmlite.__version__,
+        "llvm": ".".join(map(str, llvm.llvm_version_info)),
+    }
+
+
+def module_versions(modules: Iterable[str]) -> dict[str, str]:
+    """``{module: version}`` of imported-or-importable ``modules``, each once, in order."""
+    versions: dict[str, str] = {}
+    for module in modules:
+        if module not in versions:
+            imported = importlib.import_module(module)
+            versions[module] = str(getattr(imported, "__version__", "?"))
+    return versions

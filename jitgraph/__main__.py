@@ -1,7 +1,8 @@
 """The ``jitgraph`` command line (also ``python -m jitgraph``). Commands:
 
     jitgraph demo [--mode MODE] [--repeat N]   tutorial programs: results and timings
-    jitgraph info                              versions, platform and configuration flags
+    jitgraph bench [NAME] [--quick] [...]      the benchmarks (``python -m benchmarks``)
+    jitgraph info                              versions, backends, cache, configuration flags
     jitgraph cache info                        the compiled-code cache: where, how big, trusted
     jitgraph cache clear                       remove every cache entry
     jitgraph cache why DIGEST                  check the entry of a key digest (or its prefix)
@@ -14,9 +15,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 
@@ -38,25 +41,127 @@ def _jitgraph_version() -> str:
     return str(getattr(package, "__version__", "unknown (not installed)"))
 
 
-def command_info(arguments: argparse.Namespace) -> int:
-    """Print versions, platform and the configuration flags."""
-    versions = {
+# Optional libraries `jitgraph info` reports: the benchmark peers and CuPy (distribution names).
+OPTIONAL = {"numexpr": "numexpr", "numba": "numba", "pytensor": "pytensor", "jax": "jax",
+            "jaxlib": "jaxlib", "cupy": "cupy-cuda12x"}  # fmt: skip
+
+
+def _print_rows(rows: dict[str, str]) -> None:
+    """``  name  value`` lines, long values wrapped at 100 columns under the value column."""
+    width = max(len(name) for name in rows)
+    for name, value in rows.items():
+        start = f"  {name:<{width}}  "
+        indent = " " * len(start)
+        print(textwrap.fill(value, 100, initial_indent=start, subsequent_indent=indent,
+                            break_long_words=False, break_on_hyphens=False))  # fmt: skip
+
+
+def version_rows() -> dict[str, str]:
+    """jitgraph, Python, the dependencies (llvmlite with its LLVM) and the optional peers."""
+    import llvmlite.binding as llvm
+
+    llvm_version = ".".join(map(str, llvm.llvm_version_info))
+    rows = {
         "jitgraph": _jitgraph_version(),
+        "python": f"{platform.python_version()} ({platform.platform()})",
         "numpy": _version_of("numpy"),
         "scipy": _version_of("scipy"),
-        "llvmlite": _version_of("llvmlite"),
-        "cupy": _version_of("cupy-cuda12x"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
+        "llvmlite": f"{_version_of('llvmlite')} (LLVM {llvm_version})",
     }
-    width = max(len(name) for name in versions)
-    for name, version in versions.items():
-        print(f"{name:<{width}}  {version}")
-    print("\nconfiguration flags (set with JITGRAPH_FLAGS='name=value,...'):")
+    rows |= {name: _version_of(distribution) for name, distribution in OPTIONAL.items()}
+    if rows["cupy"] == "not installed":  # another CuPy wheel (cupy-cuda11x, cupy, ...)
+        rows["cupy"] = _module_version("cupy")
+    return rows
+
+
+def _module_version(module: str) -> str:
+    if importlib.util.find_spec(module) is None:
+        return "not installed"
+    return str(getattr(importlib.import_module(module), "__version__", "unknown"))
+
+
+def llvm_rows() -> dict[str, str]:
+    """The LLVM backend's target: what its machine code is compiled for."""
+    import llvmlite.binding as llvm
+
+    from jitgraph.backends.llvm.target import host_features, host_target_machine
+
+    host_target_machine()  # initializes LLVM's native target
+    enabled = [feature[1:] for feature in host_features().split(",") if feature[:1] == "+"]
+    return {
+        "status": "available",
+        "triple": llvm.get_process_triple(),
+        "cpu": llvm.get_host_cpu_name(),
+        "features": " ".join(enabled),
+    }
+
+
+def cuda_status() -> str:
+    """'available: <device>' or 'not available: <why>' (CuPy missing, failing, no GPU)."""
+    if importlib.util.find_spec("cupy") is None:
+        return "not available: cupy is not installed (pip install jitgraph[cuda])"
+    try:
+        cupy = importlib.import_module("cupy")
+        count = int(cupy.cuda.runtime.getDeviceCount())
+        if count == 0:
+            return "not available: CuPy found no CUDA device"
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+    except Exception as error:  # a CuPy without a driver raises its own CUDA errors
+        first = (str(error).strip().splitlines() or [""])[0]
+        return f"not available: CuPy failed: {type(error).__name__}: {first}"
+    return f"CuPy finds {count} device(s): {name}"
+
+
+def cache_rows() -> dict[str, str]:
+    from jitgraph.cache import get_cache
+
+    info = get_cache().info()
+    trusted = "yes" if info["trusted"] else f"no: {info['trust_problem']}"
+    return {
+        "location": str(info["directory"]) + ("" if info["exists"] else " (not created yet)"),
+        "size": f"{_format_bytes(info['total_bytes'])} in {info['entries']} entries",
+        "enabled": "yes" if info["enabled"] else "no (config.cache is False)",
+        "trusted": trusted,
+    }
+
+
+def command_info(arguments: argparse.Namespace) -> int:
+    """Print versions, the backends (LLVM target, CUDA), the cache and the configuration
+    flags; a section that fails says why in its place."""
+    sections = [
+        ("versions", version_rows),
+        ("LLVM backend (CPU)", llvm_rows),
+        ("CUDA backend", lambda: {"status": cuda_status()}),
+        ("cache (`jitgraph cache info` for more)", cache_rows),
+    ]
+    for title, rows in sections:
+        print(f"{title}:")
+        try:
+            _print_rows(rows())
+        except Exception as error:
+            print(f"  unavailable: {type(error).__name__}: {error}")
+        print()
+    print("configuration flags (set with JITGRAPH_FLAGS='name=value,...'):")
     for line in str(config).splitlines():
         print(f"  {line}")
     return 0
+
+
+def command_bench(argv: Sequence[str]) -> int:
+    """``jitgraph bench ...``: ``python -m benchmarks ...`` (the package is installed with
+    jitgraph; it is missing only from an install that left it out)."""
+    try:
+        runner = importlib.import_module("benchmarks.__main__")
+    except ImportError as error:
+        print(
+            f"jitgraph bench: the benchmarks package cannot be imported ({error}); "
+            "install jitgraph from its repository (pip install -e .)",
+            file=sys.stderr,
+        )
+        return 2
+    status: int = runner.main(list(argv))
+    return status
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
@@ -145,7 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--repeat", type=int, default=100, help="calls timed per program")
     demo.set_defaults(handler=command_demo)
-    info = commands.add_parser("info", help="print versions, platform and configuration flags")
+    commands.add_parser(
+        "bench", help="run the benchmarks (`jitgraph bench --help`; also python -m benchmarks)"
+    )
+    info = commands.add_parser(
+        "info", help="print versions, backends (LLVM, CUDA), the cache and configuration flags"
+    )
     info.set_defaults(handler=command_info)
     _add_cache_commands(commands)
     return parser
@@ -165,12 +275,16 @@ def _add_cache_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jitgraph`` console script; returns the exit status."""
+    arguments_given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    arguments = parser.parse_args(argv)
-    if arguments.command is None:
+    bench = arguments_given[:1] == ["bench"]  # its own parser: options pass through unparsed
+    arguments = None if bench else parser.parse_args(arguments_given)
+    if arguments is not None and arguments.command is None:
         parser.print_help()
         return 2
     try:
+        if arguments is None:
+            return command_bench(arguments_given[1:])
         status: int = arguments.handler(arguments)
     except BrokenPipeError:  # e.g. `jitgraph info | head`: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
