@@ -16,6 +16,7 @@ from jitgraph.numpy import (
     _linalg,
     _manipulation,
     _reductions,
+    _sorting,
     linalg,
     random,
 )
@@ -27,6 +28,7 @@ from jitgraph.numpy._indexing import *  # noqa: F403
 from jitgraph.numpy._linalg import *  # noqa: F403
 from jitgraph.numpy._manipulation import *  # noqa: F403
 from jitgraph.numpy._reductions import *  # noqa: F403
+from jitgraph.numpy._sorting import *  # noqa: F403
 
 __array_api_version__ = "2024.12"
 
@@ -42,4 +44,5 @@ __all__ = [
     *_linalg.__all__,
     *_manipulation.__all__,
     *_reductions.__all__,
+    *_sorting.__all__,
 ]

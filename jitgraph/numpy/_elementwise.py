@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from jitgraph.numpy import _core
+from jitgraph.ops.scalar import SCALAR_OPS
 
 ndarray = _core.ndarray
 # NumPy's clip ufunc (np.clip is a function over it): its loops give clip's dtypes.
@@ -361,16 +362,7 @@ def _register(name: str, function: Any) -> None:
 
 
 # Ufuncs of the scalar table, by the table's (NumPy's) name.
-_TABLE_UFUNCS = [
-    "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
-    "arctanh", "bitwise_and", "bitwise_or", "bitwise_xor", "ceil", "conj", "copysign", "cos",
-    "cosh", "deg2rad", "equal", "exp", "exp2", "expm1", "floor", "floor_divide", "greater",
-    "greater_equal", "hypot", "invert", "isfinite", "isinf", "isnan", "left_shift", "less",
-    "less_equal", "log", "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter", "not_equal",
-    "power", "rad2deg", "reciprocal", "remainder", "right_shift", "rint", "sign", "sin",
-    "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "trunc",
-]  # fmt: skip
+_TABLE_UFUNCS = sorted(n for n in SCALAR_OPS if isinstance(getattr(np, n, None), np.ufunc))
 
 # Other public names of those (Array API names and NumPy aliases) -> the source name.
 _ALIASES = {

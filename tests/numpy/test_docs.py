@@ -17,6 +17,7 @@ MODULES = [
     "jitgraph.numpy._linalg",
     "jitgraph.numpy._manipulation",
     "jitgraph.numpy._reductions",
+    "jitgraph.numpy._sorting",
     "jitgraph.numpy.linalg",
     "jitgraph.numpy.random",
     "jitgraph.jit",
