@@ -98,18 +98,15 @@ def llvm_rows() -> dict[str, str]:
 
 def cuda_status() -> str:
     """'available: <device>' or 'not available: <why>' (CuPy missing, failing, no GPU)."""
-    if importlib.util.find_spec("cupy") is None:
-        return "not available: cupy is not installed (pip install jitgraph[cuda])"
-    try:
-        cupy = importlib.import_module("cupy")
-        count = int(cupy.cuda.runtime.getDeviceCount())
-        if count == 0:
-            return "not available: CuPy found no CUDA device"
-        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-        name = name.decode() if isinstance(name, bytes) else str(name)
-    except Exception as error:  # a CuPy without a driver raises its own CUDA errors
-        first = (str(error).strip().splitlines() or [""])[0]
-        return f"not available: CuPy failed: {type(error).__name__}: {first}"
+    from jitgraph.backends.cuda import cuda_status as problem_of_cuda
+
+    problem = problem_of_cuda()
+    if problem is not None:
+        return f"not available: {problem}"
+    cupy = importlib.import_module("cupy")
+    count = int(cupy.cuda.runtime.getDeviceCount())
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    name = name.decode() if isinstance(name, bytes) else str(name)
     return f"CuPy finds {count} device(s): {name}"
 
 

@@ -1,0 +1,173 @@
+"""Running a ``Kernel`` on CuPy arrays: outputs, module loading and the passes' launches.
+
+``launch(kernel, inputs)`` checks the inputs against the kernel (``check_domain``),
+allocates C-contiguous outputs, compiles (``compile.compile_source``) and loads the
+kernel's module once per process and device arch, then runs its passes (see
+``codegen``): each elementwise group over its own domain (the contiguous entry when
+every array it reads is C-contiguous), each reduction group, then the partial passes
+until one chunk per output element is left. Nothing is launched for an empty domain; an
+empty reduction of a kind with no identity (max, min) raises ValueError as NumPy does.
+CuPy is imported here, lazily: this module is used only where CuPy and a GPU are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from jitgraph.backends.cuda import codegen
+from jitgraph.backends.cuda.compile import compile_source
+from jitgraph.backends.kernel import INPUT, Kernel, KernelOutput, check_domain
+
+__all__ = ["launch", "output_shape"]
+
+MAX_GRID = 65535 * 32  # blocks per launch; grid-stride loops cover the rest
+_modules: dict[tuple[str, str], Any] = {}
+
+
+def output_shape(kernel: Kernel, output: KernelOutput, extents: Sequence[int]) -> tuple[int, ...]:
+    """The shape of ``output`` for loop extents ``extents`` (1 where its value
+    broadcasts; reduced axes dropped, or 1 with keepdims)."""
+    pattern = kernel.slot_broadcastable(output.slot)
+    value = [1 if b else n for b, n in zip(pattern, extents, strict=True)]
+    if output.reduction is None:
+        return tuple(value)
+    if output.keepdims:
+        return tuple(1 if a in output.axes else n for a, n in enumerate(value))
+    return tuple(n for a, n in enumerate(value) if a not in output.axes)
+
+
+def launch(kernel: Kernel, inputs: Sequence[Any]) -> list[Any]:
+    """Run ``kernel`` on CuPy arrays ``inputs``; its outputs as new CuPy arrays."""
+    import cupy  # type: ignore[import-not-found, unused-ignore]
+
+    extents = check_domain(kernel, inputs)
+    _check_empty_reductions(kernel, extents)
+    outputs = [cupy.empty(output_shape(kernel, o, extents), dtype=o.dtype) for o in kernel.outputs]
+    module = None
+    for group in codegen.passes(kernel):
+        if math.prod(_group_extents(group, extents)) == 0 and not group.is_reduction:
+            continue
+        if group.is_reduction and math.prod(outputs[group.outputs[0]].shape) == 0:
+            continue
+        module = module or _module(kernel)
+        if group.is_reduction:
+            _run_reduction(module, kernel, group, inputs, outputs, extents)
+        else:
+            _run_elementwise(module, kernel, group, inputs, outputs, extents)
+    return outputs
+
+
+def _check_empty_reductions(kernel: Kernel, extents: Sequence[int]) -> None:
+    for output in kernel.outputs:
+        kind = output.reduction
+        if kind is not None and kind.identity is None:
+            if math.prod(extents[a] for a in output.axes) == 0:
+                raise ValueError(
+                    f"{kind} of an empty axis: axes {output.axes} of a value of shape "
+                    f"{tuple(extents)} ({kind} has no identity)"
+                )
+
+
+def _module(kernel: Kernel) -> Any:
+    import cupy
+
+    arch = "sm_" + cupy.cuda.Device().compute_capability
+    name = "k" + kernel.key()[:16]
+    if (name, arch) not in _modules:
+        code = compile_source(codegen.kernel_source(kernel, name), arch)
+        module = cupy.cuda.function.Module()
+        module.load(code)
+        _modules[(name, arch)] = (name, module)
+    return _modules[(name, arch)]
+
+
+def _group_extents(group: codegen.Pass, extents: Sequence[int]) -> list[int]:
+    return [1 if b else n for b, n in zip(group.pattern, extents, strict=True)]
+
+
+def _grid(blocks: int) -> tuple[int, int, int]:
+    return (max(1, min(blocks, MAX_GRID)), 1, 1)
+
+
+def _int64(values: Iterable[int]) -> list[np.int64]:
+    return [np.int64(v) for v in values]
+
+
+def _run_elementwise(
+    module: Any,
+    kernel: Kernel,
+    group: codegen.Pass,
+    inputs: Sequence[Any],
+    outputs: list[Any],
+    extents: Sequence[int],
+) -> None:
+    name, loaded = module
+    domain = _group_extents(group, extents)
+    n = math.prod(domain)
+    arrays = [*inputs, *(outputs[p] for p in group.outputs)]
+    read = {s.position for s in codegen.needed_slots(kernel, group.outputs) if s.kind == INPUT}
+    flat = codegen.has_contiguous(kernel, group) and all(inputs[i].flags.c_contiguous for i in read)
+    args: list[Any] = [*arrays, np.int64(n)]
+    if flat:
+        function = loaded.get_function(f"{name}_{group.entry}_contiguous")
+    else:
+        function = loaded.get_function(f"{name}_{group.entry}_strided")
+        args += _int64(extents)
+        args += _int64(s for array in arrays for s in _strides(array, kernel.ndim))
+    blocks = -(-n // codegen.BLOCK)
+    function(_grid(blocks), (codegen.BLOCK, 1, 1), tuple(args))
+
+
+def _strides(array: Any, ndim: int) -> list[int]:
+    """Byte strides, 0 along dims of extent 1 (where the kernel may read them)."""
+    return [0 if size == 1 else stride for size, stride in zip(array.shape, array.strides)]
+
+
+def _run_reduction(
+    module: Any,
+    kernel: Kernel,
+    group: codegen.Pass,
+    inputs: Sequence[Any],
+    outputs: list[Any],
+    extents: Sequence[int],
+) -> None:
+    import cupy
+
+    name, loaded = module
+    kept = math.prod(n for a, n in enumerate(extents) if a not in group.axes)
+    reduced = math.prod(extents[a] for a in group.axes)
+    chunks = max(1, -(-reduced // codegen.CHUNK))
+    parts = {
+        p: cupy.empty(
+            kept * chunks if chunks > 1 else 1, codegen.accumulator_dtype(kernel.outputs[p])
+        )
+        for p in group.outputs
+    }
+    args: list[Any] = [*inputs, *(outputs[p] for p in group.outputs)]
+    args += [parts[p] for p in group.outputs]
+    args += _int64((kept, reduced, chunks, codegen.CHUNK))
+    args += _int64(extents)
+    args += _int64(s for array in inputs for s in _strides(array, kernel.ndim))
+    function = loaded.get_function(f"{name}_{group.entry}")
+    function(_grid(kept * chunks), (codegen.BLOCK, 1, 1), tuple(args))
+    for p in group.outputs:
+        _run_partials(loaded, name, p, parts[p], kept, chunks, outputs[p])
+
+
+def _run_partials(
+    loaded: Any, name: str, position: int, partial: Any, kept: int, width: int, out: Any
+) -> None:
+    """Reduce the ``kept x width`` partials of output ``position`` until one chunk."""
+    import cupy
+
+    function = loaded.get_function(f"{name}_part{position}")
+    while width > 1:
+        chunks = -(-width // codegen.CHUNK)
+        target = cupy.empty(kept * chunks if chunks > 1 else 1, partial.dtype)
+        args = (partial, *_int64((kept, width, chunks, codegen.CHUNK)), target, out)
+        function(_grid(kept * chunks), (codegen.BLOCK, 1, 1), args)
+        partial, width = target, chunks
