@@ -389,6 +389,19 @@ def _check_all_used(kernel: Kernel) -> None:
         raise KernelError(f"kernel values never read: {', '.join(unused)}")
 
 
+def needed_slots(kernel: Kernel, outputs: Sequence[int]) -> list[Slot]:
+    """The slots the outputs at positions ``outputs`` depend on: inputs, constants, then
+    instructions, in that order (what a backend computes for those outputs alone)."""
+    needed = {kernel.outputs[p].slot for p in outputs}
+    for position in reversed(range(len(kernel.body))):
+        if Slot(TEMP, position) in needed:
+            needed.update(kernel.body[position].args)
+    order = [Slot(INPUT, i) for i in range(len(kernel.inputs))]
+    order += [Slot(CONSTANT, i) for i in range(len(kernel.constants))]
+    order += [Slot(TEMP, i) for i in range(len(kernel.body))]
+    return [slot for slot in order if slot in needed]
+
+
 # ============================================================================ evaluation
 def check_domain(kernel: Kernel, inputs: Sequence[np.ndarray]) -> tuple[int, ...]:
     """The loop's extents for ``inputs``; ValueError (in the kernel's terms) when an

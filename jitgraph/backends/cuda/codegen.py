@@ -57,7 +57,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from jitgraph.backends.cuda import scalar
-from jitgraph.backends.kernel import CONSTANT, INPUT, TEMP, Kernel, KernelOutput, Slot
+from jitgraph.backends.kernel import (
+    CONSTANT,
+    INPUT,
+    Kernel,
+    KernelOutput,
+    Slot,
+    needed_slots,
+)
 from jitgraph.ops.scalar import SCALAR_OPS
 
 __all__ = [
@@ -69,7 +76,6 @@ __all__ = [
     "kernel_functions",
     "kernel_source",
     "module_source",
-    "needed_slots",
     "passes",
 ]
 
@@ -159,18 +165,6 @@ def kernel_functions(kernel: Kernel, name: str) -> str:
 
 
 # ============================================================================ values
-def needed_slots(kernel: Kernel, outputs: Sequence[int]) -> list[Slot]:
-    """The slots ``outputs`` depend on: inputs, constants, then instructions in order."""
-    needed = {kernel.outputs[p].slot for p in outputs}
-    for position in reversed(range(len(kernel.body))):
-        if Slot(TEMP, position) in needed:
-            needed.update(kernel.body[position].args)
-    order = [Slot(INPUT, i) for i in range(len(kernel.inputs))]
-    order += [Slot(CONSTANT, i) for i in range(len(kernel.constants))]
-    order += [Slot(TEMP, i) for i in range(len(kernel.body))]
-    return [slot for slot in order if slot in needed]
-
-
 def _ctype(dtype: str) -> str:
     return scalar.C_TYPES[dtype]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from jitgraph.backends.cuda import codegen
 from jitgraph.backends.cuda.compile import compile_source
-from jitgraph.backends.kernel import INPUT, Kernel, KernelOutput, check_domain
+from jitgraph.backends.kernel import INPUT, Kernel, KernelOutput, check_domain, needed_slots
 
 __all__ = ["launch", "output_shape"]
 
@@ -109,7 +109,7 @@ def _run_elementwise(
     domain = _group_extents(group, extents)
     n = math.prod(domain)
     arrays = [*inputs, *(outputs[p] for p in group.outputs)]
-    read = {s.position for s in codegen.needed_slots(kernel, group.outputs) if s.kind == INPUT}
+    read = {s.position for s in needed_slots(kernel, group.outputs) if s.kind == INPUT}
     flat = codegen.has_contiguous(kernel, group) and all(inputs[i].flags.c_contiguous for i in read)
     args: list[Any] = [*arrays, np.int64(n)]
     if flat:

@@ -56,7 +56,14 @@ import llvmlite.ir as ir
 import numpy as np
 
 from jitgraph import dtypes
-from jitgraph.backends.kernel import CONSTANT, INPUT, TEMP, Kernel, KernelOutput, Slot
+from jitgraph.backends.kernel import (
+    INPUT,
+    TEMP,
+    Kernel,
+    KernelOutput,
+    Slot,
+    needed_slots,
+)
 from jitgraph.backends.llvm import scalar, types
 from jitgraph.backends.llvm.codegen_reduce import (
     BLOCK,
@@ -298,7 +305,7 @@ class _NestEmitter:
         self.builder = emitted.builder
         self.outputs, self.pointers, self.layout = outputs, pointers, layout
         self.inputs = len(kernel.inputs)
-        self.slots = _needed_slots(kernel, outputs)
+        self.slots = needed_slots(kernel, outputs)
         self.reductions = [p for p in outputs if kernel.outputs[p].reduction is not None]
         self.accumulators: dict[int, Accumulator] = {}
         self.buffers: dict[int, ir.Value] = {}
@@ -578,16 +585,3 @@ class _NestEmitter:
         return scalar.lower_instruction(
             self.builder, instruction.op, args, compute, instruction.dtype
         )
-
-
-def _needed_slots(kernel: Kernel, outputs: tuple[int, ...]) -> list[Slot]:
-    """The slots ``outputs`` depend on, inputs and constants first, then instructions in
-    body order."""
-    needed = {kernel.outputs[p].slot for p in outputs}
-    for position in reversed(range(len(kernel.body))):
-        if Slot(TEMP, position) in needed:
-            needed.update(kernel.body[position].args)
-    order = [Slot(INPUT, i) for i in range(len(kernel.inputs))]
-    order += [Slot(CONSTANT, i) for i in range(len(kernel.constants))]
-    order += [Slot(TEMP, i) for i in range(len(kernel.body))]
-    return [slot for slot in order if slot in needed]
