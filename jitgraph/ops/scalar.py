@@ -106,7 +106,7 @@ class ScalarOp:
     negative_integer_error: int | None = None
     # Filled by the backends (LLVM and CUDA lowerings); None means "none yet".
     llvm: Callable[..., Any] | None = None
-    cuda: str | None = None
+    cuda: Callable[..., Any] | None = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ScalarOp) and other.name == self.name

@@ -162,7 +162,7 @@ def by_kind(
 def lower(op: ScalarOp, args: list[str], compute: tuple[str, ...], out: str) -> str:
     """A CUDA C expression of dtype ``out`` computing ``op`` on ``args`` (C expressions of
     the dtypes ``compute``). CudaLoweringError naming the op if it has no lowering."""
-    rule = LOWERINGS.get(op.name)
+    rule = op.cuda
     if rule is None:
         reason = UNSUPPORTED_REASONS.get(op.name, "it is not in the CUDA lowering table")
         raise CudaLoweringError(f"the scalar op {op.name!r} has no CUDA lowering: {reason}")
@@ -530,8 +530,10 @@ UNSUPPORTED_REASONS = {
 }
 
 
-def _check_table() -> None:
-    """Every table entry has a lowering or is listed unsupported (checked at import)."""
+def _register() -> None:
+    """Set every table entry's ``cuda`` field (once, at import), as the LLVM backend sets
+    ``llvm``. A table entry without a lowering that is not listed unsupported, or a
+    lowering without an entry, is an import error."""
     missing = set(SCALAR_OPS) - set(LOWERINGS) - UNSUPPORTED
     unknown = set(LOWERINGS) - set(SCALAR_OPS)
     if missing or unknown or set(UNSUPPORTED_REASONS) != UNSUPPORTED:
@@ -539,6 +541,8 @@ def _check_table() -> None:
             f"CUDA scalar lowerings out of step with SCALAR_OPS: no lowering for "
             f"{sorted(missing)}, lowerings of unknown ops {sorted(unknown)}"
         )
+    for name, rule in LOWERINGS.items():
+        object.__setattr__(SCALAR_OPS[name], "cuda", rule)  # ScalarOp is frozen
 
 
-_check_table()
+_register()
