@@ -415,16 +415,16 @@ class ndarray:  # noqa: N801 - NumPy's name
         return _binary("greater_equal", self, other)
 
     def __neg__(self) -> ndarray:
-        return elementwise("negative", self)
+        return _namespace().negative(self)
 
     def __pos__(self) -> ndarray:
         return _namespace().positive(self)
 
     def __invert__(self) -> ndarray:
-        return elementwise("invert", self)
+        return _namespace().invert(self)
 
     def __abs__(self) -> ndarray:
-        return elementwise("absolute", self)
+        return _namespace().absolute(self)
 
     def __matmul__(self, other: Any) -> Any:
         return _namespace().matmul(self, other) if _operand_ok(other) else NotImplemented
@@ -515,7 +515,7 @@ class ndarray:  # noqa: N801 - NumPy's name
         if not _operand_ok(other):
             return NotImplemented
         what = f"the in-place operator {symbol}"
-        result = elementwise(name, self, other)
+        result = getattr(_namespace(), name)(self, other)
         if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
             raise TypeError(
                 f"{what}: cannot cast the result ({result.dtype}) back to this array's dtype "
@@ -752,9 +752,6 @@ def operands(*args: Any, dtype: Any = None) -> tuple[list[Var], np.dtype[Any]]:
 
 
 # ----------------------------------------------------------------------------- elementwise
-_COMPARISONS = frozenset(["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"])
-
-
 def _loop_spec(x: Any) -> Any:
     kind = weak_type(x)
     if kind is bool:  # a Python bool promotes as NumPy's bool does
@@ -785,7 +782,7 @@ def elementwise(name: str, *args: Any) -> ndarray:
     ndim = max((v.type.ndim for v in ins if v is not None), default=0)
     for i, (a, want) in enumerate(zip(args, loop[: len(args)])):
         if ins[i] is None:
-            ins[i] = _weak_operand(name, a, want, ndim)
+            ins[i] = weak_scalar(a, want, ndim)
     if name not in SCALAR_OPS:
         raise NotImplementedError(f"jitgraph has no elementwise op {name!r}")
     out = elemwise(name, *ins)
@@ -793,20 +790,6 @@ def elementwise(name: str, *args: Any) -> ndarray:
     if out.type.dtype != want_out:
         out = cast(out, want_out)
     return wrap(out)
-
-
-def _weak_operand(name: str, value: Any, want: np.dtype[Any], ndim: int) -> Var:
-    try:
-        return weak_scalar(value, want, ndim)
-    except OverflowError:
-        if name not in _COMPARISONS:
-            raise
-    # NumPy 2 compares an integer array with an out-of-range Python int exactly: a
-    # dtype that holds both gives the same answer.
-    raise OverflowError(
-        f"{name}: comparing a {want} array with the Python integer {value}, which is out of "
-        f"its range, is not supported; convert the array first (x.astype(jnp.int64))"
-    )
 
 
 # ----------------------------------------------------------------------------- shapes and axes
@@ -1084,18 +1067,13 @@ def _operand_ok(other: Any) -> bool:
     )
 
 
-# Operators whose namespace function does more than the table's op: comparisons order
-# complex values and compare integers with out-of-range Python ints exactly, as NumPy 2.
-_VIA_NAMESPACE = frozenset(_COMPARISONS)
-
-
 def _binary(name: str, left: Any, right: Any) -> Any:
-    """``left <op> right`` for an operator method; NotImplemented for foreign operands."""
+    """``left <op> right`` for an operator method: the namespace function of that name (an
+    operator means what the function means: complex ordering, exact comparisons with
+    out-of-range Python ints, ...); NotImplemented for foreign operands."""
     if not (_operand_ok(left) and _operand_ok(right)):
         return NotImplemented
-    if name in _VIA_NAMESPACE:
-        return getattr(_namespace(), name)(left, right)
-    return elementwise(name, left, right)
+    return getattr(_namespace(), name)(left, right)
 
 
 def _delegate(name: str) -> Any:
