@@ -164,6 +164,17 @@ def can_cast_losslessly(src: str, dst: str) -> bool:
     return bool(np.can_cast(src, dst, casting="safe"))
 
 
+# Python's scalar types, and the dtype NumPy gives each when it meets no array
+# (``np.asarray(1.0).dtype``): the NumPy front end's and ``@jit``'s default.
+PYTHON_SCALARS: tuple[type, ...] = (bool, int, float, complex)
+NUMPY_DEFAULT_DTYPES: dict[type, str] = {
+    bool: "bool",
+    int: "int64",
+    float: "float64",
+    complex: "complex128",
+}
+
+
 def autocast_python_scalar(value: object, floatX: str) -> str:
     """The dtype Theano gives a Python scalar constant (its 'custom' cast policy).
 

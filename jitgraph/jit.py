@@ -61,13 +61,8 @@ from jitgraph.ir.types import TensorType
 __all__ = ["JitFunction", "Lowered", "jit"]
 
 _BACKEND_MODES = {None: None, "llvm": "FAST_RUN", "reference": "REFERENCE"}
-_PYTHON_SCALARS = (bool, int, float, complex)
-_DEFAULT_DTYPES = {
-    bool: np.dtype("bool"),
-    int: np.dtype("int64"),
-    float: np.dtype("float64"),
-    complex: np.dtype("complex128"),
-}
+_PYTHON_SCALARS = dtypes.PYTHON_SCALARS
+_DEFAULT_DTYPES = {kind: np.dtype(name) for kind, name in dtypes.NUMPY_DEFAULT_DTYPES.items()}
 
 
 def _core() -> Any:

@@ -35,9 +35,8 @@ from jitgraph import dtypes
 from jitgraph.ir.graph import Const, Node, Var, user_source_line
 from jitgraph.ir.types import TensorType
 
-PYTHON_SCALARS = (bool, int, float, complex)
-# NumPy's dtype for a Python scalar that meets no array (np.asarray(1.0).dtype, ...).
-DEFAULT_DTYPES = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
+PYTHON_SCALARS = dtypes.PYTHON_SCALARS
+DEFAULT_DTYPES = dtypes.NUMPY_DEFAULT_DTYPES
 
 # A pending graph longer than this is evaluated when the next operation extends it, so a
 # Python loop that never asks for a value compiles one repeating chunk, not one huge graph.
