@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from jitgraph.dtypes import PYTHON_SCALARS
 from jitgraph.ir.graph import Var
 from jitgraph.jit import (
-    _PYTHON_SCALARS,
     JitFunction,
     Lowered,
     _core,
@@ -158,7 +158,7 @@ class _GradFunction:
     def _scalar_cost(self, value: Any) -> Any:
         core = _core()
         if not isinstance(value, core.ndarray):
-            if isinstance(value, (np.ndarray, np.generic, *_PYTHON_SCALARS)):
+            if isinstance(value, (np.ndarray, np.generic, *PYTHON_SCALARS)):
                 value = core.wrap(core.as_var(value))
             else:
                 raise TypeError(
