@@ -222,6 +222,17 @@ def canonical_mode(name: str) -> str:
     return str(_convert(FLAGS_BY_NAME["mode"], name, "mode"))
 
 
+def canonical_device(name: object) -> str:
+    """The canonical name of device ``name`` ('gpu' -> 'cuda').
+
+    Raises ValueError naming the accepted devices.
+
+    >>> canonical_device("gpu0")
+    'cuda'
+    """
+    return str(_convert(FLAGS_BY_NAME["device"], name, "device"))
+
+
 def _convert(flag: Flag, value: object, where: str) -> object:
     try:
         return flag.convert(value)

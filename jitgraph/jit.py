@@ -54,13 +54,20 @@ from typing import Any
 import numpy as np
 
 from jitgraph import dtypes
+from jitgraph.backends.cuda.runtime import is_device_array
 from jitgraph.compile.fastcall import MISS
 from jitgraph.ir.graph import Const, Var
 from jitgraph.ir.types import TensorType
 
 __all__ = ["JitFunction", "Lowered", "jit"]
 
-_BACKEND_MODES = {None: None, "llvm": "FAST_RUN", "reference": "REFERENCE"}
+# A jit function's mode: (compile mode name, device), or None for the configured ones.
+_BACKEND_MODES: dict[str | None, tuple[str, str] | None] = {
+    None: None,
+    "llvm": ("FAST_RUN", "cpu"),
+    "reference": ("REFERENCE", "cpu"),
+    "cuda": ("FAST_RUN", "cuda"),
+}
 _PYTHON_SCALARS = dtypes.PYTHON_SCALARS
 _DEFAULT_DTYPES = {kind: np.dtype(name) for kind, name in dtypes.NUMPY_DEFAULT_DTYPES.items()}
 
@@ -151,6 +158,8 @@ def _leaf_value(leaf: Any) -> tuple[np.ndarray, Any] | None:
         value = np.asarray(leaf)
     elif isinstance(leaf, _core().ndarray):
         value = leaf.value
+    elif is_device_array(leaf):  # a CuPy array: stays on the GPU
+        value = leaf
     else:
         return None
     if value.dtype not in _DTYPES:
@@ -242,8 +251,9 @@ def jit(
     """Compile ``fn`` by tracing it on abstract arrays (module docstring). Use as
     ``@jit``, ``@jit(static_argnums=...)`` or ``jit(fn, ...)``.
 
-    ``backend``: None (the configured mode), 'llvm' (FAST_RUN) or 'reference' (the NumPy
-    interpreter); 'cuda' is not available yet.
+    ``backend``: None (the configured mode and device), 'llvm' (FAST_RUN), 'reference'
+    (the NumPy interpreter) or 'cuda' (FAST_RUN on the GPU: arguments NumPy or CuPy
+    arrays, results CuPy arrays; ``CudaUnavailableError`` without CuPy or a GPU).
 
     >>> import numpy as np, jitgraph
     >>> f = jitgraph.jit(lambda x, n: x**n, static_argnums=1)
@@ -257,14 +267,15 @@ def jit(
     return JitFunction(fn, static_argnums, static_argnames, backend)
 
 
-def _mode_of_backend(backend: str | None) -> str | None:
-    if backend == "cuda":
-        raise NotImplementedError(
-            "jit(backend='cuda'): the CUDA backend is not available yet; use 'llvm' "
-            "(the default) or 'reference'"
-        )
+def _mode_of_backend(backend: str | None) -> tuple[str, str] | None:
     if backend not in _BACKEND_MODES:
-        raise ValueError(f"jit: backend must be None, 'llvm' or 'reference', got {backend!r}")
+        raise ValueError(
+            f"jit: backend must be None, 'llvm', 'reference' or 'cuda', got {backend!r}"
+        )
+    if backend == "cuda":
+        from jitgraph.backends.cuda.runtime import cupy_module
+
+        cupy_module()  # CudaUnavailableError now, naming what is missing
     return _BACKEND_MODES[backend]
 
 
@@ -507,7 +518,7 @@ class _Signature:
         structure: Any,
         statics: dict[Any, Any],
         plain: bool,
-        mode: str,
+        mode: tuple[str, str],
     ) -> None:
         self.key = key
         self.values = values
@@ -517,18 +528,21 @@ class _Signature:
         self.mode = mode
 
 
-_MODE_NAMES: dict[str, str] = {}
+_MODE_NAMES: dict[tuple[str, str], tuple[str, str]] = {}
 
 
-def _config_mode() -> str:
-    """The canonical name of ``config.mode`` (remembered per spelling)."""
-    from jitgraph.config import canonical_mode, config
+def _config_mode() -> tuple[str, str]:
+    """The canonical names of ``config.mode`` and ``config.device`` (remembered per
+    spelling); REFERENCE, the NumPy interpreter, runs on the host whatever the device."""
+    from jitgraph.config import canonical_device, canonical_mode, config
 
-    raw = config.mode
-    name = _MODE_NAMES.get(raw)
-    if name is None:
-        name = _MODE_NAMES[raw] = canonical_mode(raw)
-    return name
+    raw = (config.mode, config.device)
+    names = _MODE_NAMES.get(raw)
+    if names is None:
+        name = canonical_mode(raw[0])
+        device = "cpu" if name == "REFERENCE" else canonical_device(raw[1])
+        names = _MODE_NAMES[raw] = (name, device)
+    return names
 
 
 def _positional_parameters(fn: Any) -> list[str]:
@@ -625,12 +639,12 @@ def _freeze_captured(outputs: list[Var], inputs: list[Var]) -> list[Var]:
     return replace(outputs, mapping)
 
 
-def _compile(inputs: list[Var], outputs: list[Var], mode: str, fn: Any) -> Any:
+def _compile(inputs: list[Var], outputs: list[Var], mode: tuple[str, str], fn: Any) -> Any:
     from jitgraph.compile.function import function
 
     name = getattr(fn, "__qualname__", None)
     spec: Any = outputs[0] if len(outputs) == 1 else outputs
-    return function(inputs, spec, mode=mode, on_unused_input="ignore", name=name)
+    return function(inputs, spec, mode=mode[0], device=mode[1], on_unused_input="ignore", name=name)
 
 
 # ----------------------------------------------------------------------------- lower
@@ -669,9 +683,29 @@ class Lowered:
             "== traced graph\n" + note + debugprint(traced, file="str"),
             "== optimized graph\n" + debugprint(function.graph, file="str", print_inner=False),
             f"== kernels ({len(kernels)})\n" + kernel_text,
-            "== LLVM IR\n" + llvm_ir(function),
+            native_code(function),
         ]
         return "\n\n".join(s.rstrip() for s in sections) + "\n"
+
+
+def native_code(function: Any) -> str:
+    """The section of ``as_text`` showing the code the backend compiled: LLVM IR, or the
+    CUDA C of the kernels on the GPU."""
+    if function.mode.backend == "cuda":
+        return "== CUDA C\n" + cuda_source(function)
+    return "== LLVM IR\n" + llvm_ir(function)
+
+
+def cuda_source(function: Any) -> str:
+    """The CUDA C of ``function``'s kernels (generated again: the source compiled)."""
+    from jitgraph.backends.cuda.codegen import kernel_source
+    from jitgraph.backends.llvm.program import node_kernel
+
+    kernels = [k for node in function.graph.nodes if (k := node_kernel(node)) is not None]
+    if not kernels:
+        return "(none: the program has no kernel)"
+    unique = {"k" + k.key()[:16]: k for k in kernels}
+    return "\n\n".join(kernel_source(k, name) for name, k in unique.items())
 
 
 def llvm_ir(function: Any) -> str:

@@ -66,6 +66,7 @@ def _encode_entry(entry: _Entry) -> bytes | None:
 def _decode_entry(payload: bytes, signature: _Signature) -> _Entry:
     from jitgraph.compile.function import Function
     from jitgraph.compile.function_graph import CompiledGraph
+    from jitgraph.compile.mode import get_mode
     from jitgraph.ir.serialize import loads_graph
 
     (size,) = _PAYLOAD.unpack_from(payload)
@@ -77,7 +78,7 @@ def _decode_entry(payload: bytes, signature: _Signature) -> _Entry:
         np.load(io.BytesIO(bytes.fromhex(c)), allow_pickle=False) for c in header["constants"]
     ]
     sources = [s if isinstance(s, int) else constants[s["c"]] for s in header["sources"]]
-    compiled = CompiledGraph.from_optimized(graph, signature.mode)
+    compiled = CompiledGraph.from_optimized(graph, get_mode(*signature.mode))
     shape = "single" if header["single"] else "list"
     function = Function(compiled, compiled.specs, [False] * len(graph.outputs), shape, None, None)
     structure = _tree_from_json(header["tree"])

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
+from jitgraph.backends.cuda.runtime import is_device_array
 from jitgraph.ir.graph import Const, Graph, Node
 from jitgraph.ir.types import TensorType
 from jitgraph.ops.base import GraphError
@@ -366,7 +367,7 @@ def _overlapping(inputs: Sequence[Any]) -> set[int]:
 
 def check_result(node: Node, ttype: TensorType, value: Any) -> np.ndarray:
     """An op's result, verified against its declared type (a bug report if not)."""
-    if not isinstance(value, np.ndarray):
+    if not isinstance(value, np.ndarray) and not is_device_array(value):
         value = np.asarray(value)
     if (
         value.dtype != ttype.numpy_dtype

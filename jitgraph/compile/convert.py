@@ -51,13 +51,7 @@ def filter_value(
     elif allow_downcast:
         data = _asarray(value, ttype.dtype)
     elif isinstance(value, (np.ndarray, np.generic)):
-        src = np.asarray(value).dtype.name
-        if dtypes.upcast(ttype.dtype, src) != ttype.dtype:
-            raise TypeError(
-                f"expected dtype {ttype.dtype}, got an array of dtype {src}, which "
-                f"{ttype.dtype} cannot hold without risking loss of precision; cast it "
-                f"(value.astype('{ttype.dtype}')){downcast_hint}"
-            )
+        _check_upcast(ttype, np.asarray(value).dtype.name, downcast_hint)
         data = np.asarray(value, dtype=ttype.dtype)
     elif allow_downcast is None and type(value) is float and ttype.dtype == config.floatX:
         data = np.asarray(value, dtype=ttype.dtype)
@@ -74,7 +68,44 @@ def filter_value(
     return data
 
 
-def check_shape(ttype: TensorType, data: np.ndarray) -> None:
+def filter_device_value(
+    ttype: TensorType,
+    value: Any,
+    strict: bool = False,
+    allow_downcast: bool | None = None,
+    downcast_hint: str = " or pass allow_input_downcast=True",
+) -> Any:
+    """``filter_value`` for a value that goes to the GPU: a CuPy array is checked by the
+    same rules as a NumPy array (dtype, ndim, static dims) and cast on the GPU where they
+    allow; any other value is converted on the host, then copied to the GPU. The result
+    is a CuPy array (``CudaUnavailableError`` without CuPy or a GPU)."""
+    from jitgraph.backends.cuda.runtime import is_device_array, to_device
+
+    if not is_device_array(value):
+        return to_device(filter_value(ttype, value, strict, allow_downcast, downcast_hint))
+    if value.dtype != ttype.numpy_dtype:
+        if strict:
+            raise TypeError(
+                f"expected an array of dtype {ttype.dtype} (strict input), got {_describe(value)}"
+            )
+        if not allow_downcast:
+            _check_upcast(ttype, value.dtype.name, downcast_hint)
+        value = value.astype(ttype.numpy_dtype)
+    check_shape(ttype, value)
+    return value
+
+
+def _check_upcast(ttype: TensorType, src: str, downcast_hint: str) -> None:
+    """TypeError where ``ttype`` cannot hold every value of dtype ``src``."""
+    if dtypes.upcast(ttype.dtype, src) != ttype.dtype:
+        raise TypeError(
+            f"expected dtype {ttype.dtype}, got an array of dtype {src}, which "
+            f"{ttype.dtype} cannot hold without risking loss of precision; cast it "
+            f"(value.astype('{ttype.dtype}')){downcast_hint}"
+        )
+
+
+def check_shape(ttype: TensorType, data: Any) -> None:
     if data.ndim != ttype.ndim:
         raise TypeError(
             f"expected a {ttype.ndim}-d array ({ttype}), got {data.ndim}-d with shape {data.shape}"
@@ -99,6 +130,8 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
+    if type(value).__module__.partition(".")[0] == "cupy":
+        return f"a CuPy array of dtype {value.dtype} and shape {value.shape}"
     return f"{type(value).__name__} {_short(value)}"
 
 

@@ -15,8 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from jitgraph.backends.cuda.runtime import (
+    is_device_array,
+    is_writeable,
+    may_share_memory,
+    to_device,
+    to_host,
+)
 from jitgraph.backends.kernel import Kernel
-from jitgraph.compile.convert import filter_value
+from jitgraph.compile.convert import filter_device_value, filter_value
 from jitgraph.compile.fastcall import MISS, make_fast_call
 from jitgraph.compile.function_graph import CompiledGraph, build_graph
 from jitgraph.compile.io import In, Out
@@ -43,6 +50,8 @@ def function(
     allow_input_downcast: bool | None = None,
     profile: Any = None,
     on_unused_input: str | None = None,
+    device: str | None = None,
+    output_device: str | None = None,
 ) -> Function:
     """Compile a callable computing ``outputs`` from ``inputs``.
 
@@ -52,6 +61,13 @@ def function(
     variables to new-value expressions, all computed from the state before the call and
     committed together after it. ``givens``: pairs or a dict replacing variables (inputs,
     shared variables, any expression) by other expressions or constants.
+
+    ``device``: 'cpu' or 'cuda' (default: the ``device`` flag; a REFERENCE mode runs on
+    the host). On 'cuda' the function runs on the GPU: arguments may be NumPy or CuPy
+    arrays, results are CuPy arrays (NumPy with ``output_device='cpu'``, the default when
+    the device comes from the flag: Theano's behaviour), and the shared variables it uses
+    hold CuPy arrays from now on. Without CuPy or a GPU, 'cuda' raises
+    ``CudaUnavailableError`` saying which is missing.
     """
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(
@@ -63,6 +79,10 @@ def function(
         raise ValueError(
             f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}"
         )
+    if device is None and output_device is None:
+        # The device from the flag moves the computation, not the caller's values: results
+        # come back as NumPy arrays, so a program written for the CPU runs unchanged.
+        output_device = "cpu"
     specs = [_input_spec(i, item) for i, item in enumerate(inputs)]
     out_vars, borrow, shape = _output_spec(outputs)
     compiled = build_graph(
@@ -72,9 +92,9 @@ def function(
         givens=givens,
         no_default_updates=no_default_updates,
         on_unused_input=on_unused_input,
-        mode=get_mode(mode),
+        mode=get_mode(mode, device),
     )
-    return Function(compiled, specs, borrow, shape, name, allow_input_downcast)
+    return Function(compiled, specs, borrow, shape, name, allow_input_downcast, output_device)
 
 
 def _input_spec(position: int, item: Any) -> In:
@@ -138,6 +158,15 @@ def _output_spec(outputs: Any) -> tuple[list[Var], list[bool], Any]:
     return out_vars, borrow, "single" if single else "list"
 
 
+def _output_device(device: str) -> str:
+    from jitgraph.config import canonical_device
+
+    try:
+        return canonical_device(device)
+    except ValueError as exc:
+        raise ValueError(f"function(output_device=...): {exc}") from None
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "<required>"
@@ -156,10 +185,8 @@ def _keyword_positions(specs: Sequence[In]) -> dict[str, int]:
     return positions
 
 
-def _aliases(value: np.ndarray, others: Sequence[Any]) -> bool:
-    return any(
-        isinstance(other, np.ndarray) and np.may_share_memory(value, other) for other in others
-    )
+def _aliases(value: Any, others: Sequence[Any]) -> bool:
+    return any(may_share_memory(value, other) for other in others)
 
 
 def _detached(
@@ -176,7 +203,7 @@ def _detached(
     result: list[np.ndarray] = []
     for i, value in enumerate(values):
         if not (borrow and borrow[i]) and (
-            not value.flags.writeable or _aliases(value, [*sources, *result])
+            not is_writeable(value) or _aliases(value, [*sources, *result])
         ):
             value = value.copy()
         result.append(value)
@@ -199,8 +226,11 @@ class Function:
         shape: Any,
         name: str | None,
         allow_input_downcast: bool | None,
+        output_device: str | None = None,
     ) -> None:
         self._compiled = compiled
+        self.device = compiled.mode.device
+        self.output_device = self.device if output_device is None else _output_device(output_device)
         self._specs = specs
         self._borrow = borrow
         self._shape = shape
@@ -226,8 +256,11 @@ class Function:
             else:
                 self._defaults.append(Container(None) if spec.update is not None else None)
         self._shared: list[Container] = [s.container for s in compiled.shared_vars]
+        if self.device == "cuda":  # its shared variables live on the GPU from now on
+            for container in self._shared:
+                container.value = to_device(container.value)
         self.maker = _Maker(self)
-        self._fast_call = make_fast_call(self)
+        self._fast_call = make_fast_call(self) if self.device == "cpu" else None
 
     # ---- introspection
     @property
@@ -309,16 +342,17 @@ class Function:
             )
         return position
 
-    def _convert_owned(self, position: int, value: Any) -> np.ndarray:
+    def _convert_owned(self, position: int, value: Any) -> Any:
         """``value`` converted for input ``position``, never aliasing the caller's array
         (defaults and state outlive the call)."""
         converted = self._convert(position, value)
         return converted.copy() if converted is value else converted
 
-    def _convert(self, position: int, value: Any) -> np.ndarray:
+    def _convert(self, position: int, value: Any) -> Any:
         ttype, strict, downcast = self._conversions[position]
         try:
-            return filter_value(ttype, value, strict, downcast)
+            convert = filter_device_value if self.device == "cuda" else filter_value
+            return convert(ttype, value, strict, downcast)
         except (TypeError, ValueError) as exc:
             raise type(exc)(
                 f"bad argument for {self._label(position)} of {self._where()}: {exc}"
@@ -358,7 +392,7 @@ class Function:
             if result is not MISS:
                 return result
         values = self._bind(args, kwargs)
-        sources = values + [c.value for c in self._shared]
+        sources = values + [self._shared_value(c) for c in self._shared]
         results = self._compiled.program.run(sources)
         n_out = len(self._compiled.outputs)
         state = results[n_out:]
@@ -369,6 +403,12 @@ class Function:
         ]
         new_state = _detached(state, sources, in_place)
         outputs = _detached(results[:n_out], [*sources, *new_state], self._borrow)
+        if self.device == "cuda":
+            new_state = [to_device(value) for value in new_state]
+        if self.output_device != self.device:
+            outputs = [to_host(value) for value in outputs]
+        elif self.device == "cuda":  # a constant or a host-computed output: to the GPU
+            outputs = [to_device(value) for value in outputs]
         # Commit every update together, only after everything was computed.
         for target, value in zip(self._compiled.update_targets, new_state, strict=True):
             if isinstance(target, int):
@@ -380,6 +420,17 @@ class Function:
         if isinstance(self._shape, tuple):
             return dict(zip(self._shape, outputs, strict=True))
         return outputs
+
+    def _shared_value(self, container: Container) -> Any:
+        """A shared variable's value for this call, on this function's device: a value
+        set from the host is moved to the GPU (once: it stays there) for a CUDA function;
+        a host function reads a GPU value through a copy."""
+        value = container.value
+        if self.device == "cuda":
+            if not is_device_array(value):
+                value = container.value = to_device(value)
+            return value
+        return to_host(value)
 
     # ---- copies
     def copy(

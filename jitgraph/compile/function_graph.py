@@ -33,7 +33,12 @@ from jitgraph.passes.pipeline import optimize
 
 
 def backend_compiler(backend: str) -> Callable[[Graph, MemoryPlan | None], Program]:
-    """The ``compile_graph`` of the backend named ``backend`` ('reference' or 'llvm')."""
+    """The ``compile_graph`` of the backend named ``backend`` ('reference', 'llvm' or
+    'cuda')."""
+    if backend == "cuda":
+        from jitgraph.backends.cuda.program import compile_graph as compile_cuda
+
+        return compile_cuda
     if backend == "llvm":
         from jitgraph.backends.llvm.program import compile_graph as compile_llvm
 

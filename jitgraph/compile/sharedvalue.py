@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from jitgraph.compile.convert import filter_value
+from jitgraph.backends.cuda.runtime import is_device_array
+from jitgraph.compile.convert import filter_device_value, filter_value
 from jitgraph.ir.graph import Var, type_name
 from jitgraph.ir.types import TensorType
 from jitgraph.tensor.var import _TensorOperators
@@ -57,9 +58,10 @@ class SharedVariable(Var):
         self.default_update: Var | None = None
         self.container = Container(self._filter(value, borrow))
 
-    def _filter(self, value: Any, borrow: bool) -> np.ndarray:
+    def _filter(self, value: Any, borrow: bool) -> Any:
+        convert = filter_device_value if is_device_array(value) else filter_value
         try:
-            data = filter_value(
+            data = convert(
                 self.type,
                 value,
                 self.strict,
@@ -73,8 +75,12 @@ class SharedVariable(Var):
         return data
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
-        """The current value (a copy unless ``borrow=True``)."""
+        """The current value (a copy unless ``borrow=True``), as a NumPy array; with
+        ``return_internal_type=True``, as stored: a CuPy array once a CUDA function used
+        the variable (or it was given one)."""
         value = self.container.value
+        if is_device_array(value) and not return_internal_type:
+            return value.get()
         return value if borrow else value.copy()
 
     def set_value(self, value: Any, borrow: bool = False) -> None:
@@ -140,8 +146,11 @@ def shared(
     )
 
 
-def _shared_data(value: Any) -> np.ndarray:
-    """``value`` as an array for ``shared()``, or TypeError saying why it cannot be one."""
+def _shared_data(value: Any) -> Any:
+    """``value`` as an array for ``shared()``, or TypeError saying why it cannot be one
+    (a CuPy array is kept on the GPU)."""
+    if is_device_array(value):
+        return value
     if isinstance(value, Var):
         raise TypeError(f"shared() needs a value, got the symbolic variable {value.describe()}")
     if not isinstance(value, (list, tuple, int, float, complex, bool, np.generic, np.ndarray)):

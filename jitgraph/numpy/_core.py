@@ -978,7 +978,9 @@ def _compile(leaves: Sequence[Var], targets: Sequence[Var]) -> _Program:
         exact = True
         fresh = {leaf: leaf.type.make_variable() for leaf in leaves}
         outputs = replace(list(targets), fresh)
-    fn = function(list(fresh.values()), outputs, on_unused_input="ignore")
+    # Arrays of jitgraph.numpy hold NumPy values: their programs run on the host whatever
+    # the ``device`` flag says (jit(backend='cuda') runs NumPy-style code on the GPU).
+    fn = function(list(fresh.values()), outputs, on_unused_input="ignore", device="cpu")
     fn.trust_input = True
     STATS["compiles"] += 1
     return _Program(fn, exact)

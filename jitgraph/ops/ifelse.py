@@ -143,7 +143,7 @@ class IfElse(InnerGraphOp):
 
         def perform(args: list[Any]) -> list[np.ndarray]:
             condition, values = args[0], args[1:]
-            taken = branches[0] if bool(np.asarray(condition)) else branches[1]
+            taken = branches[0] if _truth(condition) else branches[1]
             return owned_results(taken.program(backend).run(values), values)
 
         return NodeImplementation(perform, None, f"ifelse: the taken branch runs ({backend})")
@@ -247,16 +247,25 @@ def owned_results(results: Sequence[Any], values: Sequence[Any]) -> list[np.ndar
     memory with an input value or an earlier result: a branch that returns an input (or a
     view of it) unchanged must not hand the outer program an array it may later write
     into while the input is still in use."""
+    from jitgraph.backends.cuda.runtime import as_array, is_writeable, may_share_memory
+
     owned: list[np.ndarray] = []
     for result in results:
-        array = np.asarray(result)
-        if not array.flags.writeable or any(
-            isinstance(other, np.ndarray) and np.may_share_memory(array, other)
-            for other in (*values, *owned)
+        array = as_array(result)  # a GPU branch's results stay on the GPU
+        if not is_writeable(array) or any(
+            may_share_memory(array, other) for other in (*values, *owned)
         ):
             array = array.copy()
         owned.append(array)
     return owned
+
+
+def _truth(condition: Any) -> bool:
+    """The condition's truth: a host value's, or a GPU scalar's (read back: the branch
+    to run is chosen on the host)."""
+    from jitgraph.backends.cuda.runtime import is_device_array
+
+    return bool(condition.get() if is_device_array(condition) else np.asarray(condition))
 
 
 # ----------------------------------------------------------------------------- building

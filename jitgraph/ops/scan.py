@@ -230,6 +230,11 @@ class Scan(InnerGraphOp):
         from jitgraph.backends.reference import NodeImplementation
 
         program = self.inner.program(backend)
+        if backend == "cuda":  # the step's values are CuPy arrays: so are the loop's
+            from jitgraph.backends.cuda.runtime import cupy_module
+
+            loop = PythonLoop(self, node, program.run_quietly, cupy_module())
+            return NodeImplementation(loop.run, None, "scan: a host loop of CUDA launches")
         loop = PythonLoop(self, node, program.run_quietly)
         if backend == "llvm":
             native = _native_loop(self, node, program)
@@ -300,12 +305,18 @@ def steps_to_run(op: Scan, value: Any) -> int:
 
 
 class PythonLoop:
-    """The loop run step by step in Python; each step runs the compiled inner program."""
+    """The loop run step by step in Python; each step runs the compiled inner program.
 
-    def __init__(self, op: Scan, node: Node, run_step: Callable[[list[Any]], list[Any]]) -> None:
+    ``xp`` is the array module of the step's values: NumPy, or CuPy for a step compiled for
+    the GPU (the histories and collected outputs then live on the GPU too)."""
+
+    def __init__(
+        self, op: Scan, node: Node, run_step: Callable[[list[Any]], list[Any]], xp: Any = np
+    ) -> None:
         self.op = op
         self.node = node
         self.run_step = run_step
+        self.xp = xp
         graph: Graph = op.inner.graph
         self.nit_types = [v.type for v in graph.outputs[op.n_states : op.n_states + op.n_nit]]
 
@@ -320,10 +331,11 @@ class PythonLoop:
         n = steps_to_run(op, inputs[0])
         sequences = [inputs[p] for p in positions["sequences"]]
         check_sequences(op, n, sequences)
-        histories = [_History(op, k, inputs[p], n) for k, p in enumerate(positions["initial"])]
+        xp = self.xp
+        histories = [_History(op, k, inputs[p], n, xp) for k, p in enumerate(positions["initial"])]
         shared = [inputs[p] for p in positions["shared"]]
         nonseq = [inputs[p] for p in positions["nonseq"]]
-        nits = [_Collector(op, op.n_states + j, n, t) for j, t in enumerate(self.nit_types)]
+        nits = [_Collector(op, op.n_states + j, n, t, xp) for j, t in enumerate(self.nit_types)]
         done = 0
         for t in range(n):
             args: list[Any] = []
@@ -338,7 +350,9 @@ class PythonLoop:
             rest = results[op.n_states :]
             for collector, value in zip(nits, rest, strict=False):
                 collector.store(t, value)
-            shared = [_fresh(value) for value in rest[op.n_nit : op.n_nit + op.n_shared]]
+            shared = [
+                xp.array(value, copy=True) for value in rest[op.n_nit : op.n_nit + op.n_shared]
+            ]
             done = t + 1
             if op.until and bool(results[-1]):
                 break
@@ -361,23 +375,17 @@ class PythonLoop:
         rows and states, the actual shared values and non-sequences."""
         args: list[Any] = []
         for seq, taps in zip(sequences, self.op.seq_taps, strict=True):
-            args.extend(np.zeros(seq.shape[1:], seq.dtype) for _ in taps)
+            args.extend(self.xp.zeros(seq.shape[1:], seq.dtype) for _ in taps)
         for history in histories:
             args.extend(history.buffer[0] for _ in history.taps_of)
         return [*args, *shared, *nonseq]
-
-
-def _fresh(value: Any) -> np.ndarray:
-    """A value the loop may keep across steps: a private copy (a step's result may be a
-    view of its inputs, or a buffer the next step reuses)."""
-    return np.array(value, copy=True)
 
 
 class _History:
     """One recurrent output's rows: the initial taps then each step's value (all of them,
     or a ring of ``max_back + 1`` rows when only the last value is kept)."""
 
-    def __init__(self, op: Scan, k: int, initial: np.ndarray, n: int) -> None:
+    def __init__(self, op: Scan, k: int, initial: np.ndarray, n: int, xp: Any = np) -> None:
         self.op, self.k = op, k
         self.back = op.max_back(k)
         self.taps_of = op.state_taps[k]
@@ -391,7 +399,7 @@ class _History:
         self.keep_last = op.keep_last[k]
         self.rows = self.back + 1 if self.keep_last else self.back + n
         self.shape = initial.shape[1:]
-        self.buffer = np.empty((self.rows, *self.shape), dtype=initial.dtype)
+        self.buffer = xp.empty((self.rows, *self.shape), dtype=initial.dtype)
         self.buffer[: self.back] = initial[: self.back]
 
     def _row(self, position: int) -> int:
@@ -401,7 +409,7 @@ class _History:
         return [self.buffer[self._row(self.back + t + tap), ...] for tap in self.taps_of]
 
     def store(self, t: int, value: Any) -> None:
-        if np.shape(value) != self.shape:
+        if getattr(value, "shape", None) != self.shape and np.shape(value) != self.shape:
             raise _state_error(self.op, self.k, t, self.shape, value)
         self.buffer[self._row(self.back + t)] = value
 
@@ -423,19 +431,20 @@ def _empty_last(op: Scan, k: int) -> IndexError:
 class _Collector:
     """An output that is not fed back: its value at every step (or the last one)."""
 
-    def __init__(self, op: Scan, k: int, n: int, ttype: TensorType) -> None:
+    def __init__(self, op: Scan, k: int, n: int, ttype: TensorType, xp: Any = np) -> None:
         self.op, self.k, self.n = op, k, n
+        self.xp = xp
         self.keep_last = op.keep_last[k]
         self.ttype = ttype
         self.buffer: np.ndarray | None = None
         self.shape: tuple[int, ...] | None = None
 
     def store(self, t: int, value: Any) -> None:
-        value = np.asarray(value)
+        value = self.xp.asarray(value)
         if self.shape is None:
             self.shape = value.shape
             rows = () if self.keep_last else (self.n,)
-            self.buffer = np.empty((*rows, *value.shape), dtype=self.ttype.numpy_dtype)
+            self.buffer = self.xp.empty((*rows, *value.shape), dtype=self.ttype.numpy_dtype)
         elif value.shape != self.shape:
             raise ScanError(
                 f"scan{_named(self.op)}: at step {t}, the step returned a value of shape "
@@ -453,7 +462,7 @@ class _Collector:
             if self.keep_last:
                 raise _empty_last(self.op, self.k)
             shape = self.op.unrun_shape(self.k - self.op.n_states, step_inputs())
-            return np.empty((0, *shape), dtype=self.ttype.numpy_dtype)
+            return self.xp.empty((0, *shape), dtype=self.ttype.numpy_dtype)
         return self.buffer if self.keep_last else self.buffer[:done]
 
 

@@ -22,7 +22,7 @@ from jitgraph.backends.cuda import codegen
 from jitgraph.backends.cuda.compile import compile_source
 from jitgraph.backends.kernel import INPUT, Kernel, KernelOutput, check_domain, needed_slots
 
-__all__ = ["launch", "output_shape"]
+__all__ = ["launch", "output_shape", "prepare"]
 
 MAX_GRID = 65535 * 32  # blocks per launch; grid-stride loops cover the rest
 _modules: dict[tuple[str, str], Any] = {}
@@ -171,3 +171,9 @@ def _run_partials(
         args = (partial, *_int64((kept, width, chunks, codegen.CHUNK)), target, out)
         function(_grid(kept * chunks), (codegen.BLOCK, 1, 1), args)
         partial, width = target, chunks
+
+
+def prepare(kernel: Kernel) -> None:
+    """Compile and load ``kernel``'s module now (``launch`` would on its first call):
+    ``CudaLoweringError`` for an op CUDA C does not express, before anything runs."""
+    _module(kernel)
