@@ -66,18 +66,7 @@ class Alloc(Op):
         return tuple(shape)
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        value, *sizes = inputs
-        shape = tuple(int(s) for s in sizes)
-        if any(n < 0 for n in shape):
-            raise ValueError(f"alloc: negative size in the target shape {shape}")
-        padded = (1,) * (len(shape) - value.ndim) + value.shape
-        if any(have not in (1, want) for have, want in zip(padded, shape)):
-            raise ValueError(
-                f"alloc: cannot broadcast a value of shape {value.shape} to shape {shape}"
-            )
-        out = np.empty(shape, dtype=value.dtype)
-        out[...] = value
-        return [out]
+        return [allocate(np, inputs[0], inputs[1:])]
 
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
@@ -250,3 +239,17 @@ class Tri(Eye):
 
 
 __all__ = ["ARange", "Alloc", "ArangeLength", "Eye", "Tri", "arange_length"]
+
+
+def allocate(xp: Any, value: Any, sizes: Sequence[Any]) -> Any:
+    """``Alloc``'s result with array module ``xp`` (NumPy, or CuPy on the GPU): a new
+    array of shape ``sizes`` filled with ``value`` broadcast."""
+    shape = tuple(int(s) for s in sizes)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"alloc: negative size in the target shape {shape}")
+    padded = (1,) * (len(shape) - value.ndim) + value.shape
+    if any(have not in (1, want) for have, want in zip(padded, shape)):
+        raise ValueError(f"alloc: cannot broadcast a value of shape {value.shape} to shape {shape}")
+    out = xp.empty(shape, dtype=value.dtype)
+    out[...] = value
+    return out

@@ -771,18 +771,7 @@ class SumTo(Op):
         return self.make_apply([x, *sizes], [TensorType(xtype.dtype, shape)])
 
     def perform(self, node: Node, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x, *sizes = inputs
-        target = tuple(int(s) for s in sizes)
-        lead = tuple(range(x.ndim - len(target)))
-        result = np.sum(x, axis=lead, dtype=x.dtype) if lead else x
-        ones = tuple(a for a, n in enumerate(target) if n == 1 and result.shape[a] != 1)
-        if ones:
-            result = np.sum(result, axis=ones, keepdims=True, dtype=x.dtype)
-        if result.shape != target:
-            raise ValueError(
-                f"sum_to: an array of shape {x.shape} was not broadcast from shape {target}"
-            )
-        return [np.asarray(result)]
+        return [np.asarray(sum_to_shape(np, inputs[0], inputs[1:]))]
 
     def infer_shape(
         self, node: Node, input_shapes: Sequence[tuple[Var, ...]]
@@ -795,3 +784,19 @@ class SumTo(Op):
 
         x, *sizes = node.inputs
         return [Alloc()(output_grads[0], *shape_scalars(x)), *[DISCONNECTED] * len(sizes)]
+
+
+def sum_to_shape(xp: Any, x: Any, sizes: Sequence[Any]) -> Any:
+    """``SumTo``'s result with array module ``xp`` (NumPy, or CuPy on the GPU): ``x``
+    summed over the leading axes and the axes of ``sizes`` that are 1."""
+    target = tuple(int(s) for s in sizes)
+    lead = tuple(range(x.ndim - len(target)))
+    result = xp.sum(x, axis=lead, dtype=x.dtype) if lead else x
+    ones = tuple(a for a, n in enumerate(target) if n == 1 and result.shape[a] != 1)
+    if ones:
+        result = xp.sum(result, axis=ones, keepdims=True, dtype=x.dtype)
+    if result.shape != target:
+        raise ValueError(
+            f"sum_to: an array of shape {x.shape} was not broadcast from shape {target}"
+        )
+    return result
