@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "scan": "benchmarks.scan",
     "random": "benchmarks.random",  # issue 7: uniform draws against numpy.random
     "numpy": "benchmarks.numpy_scripts",  # issue 8: NumPy scripts on jitgraph.numpy, @jit
+    "gpu": "benchmarks.gpu",  # issue 10: the CUDA backend against CuPy, cupy.fuse, JAX
 }
 
 
