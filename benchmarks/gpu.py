@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.results import Result, format_seconds, write_json
+from benchmarks.results import Result, format_optional, format_seconds, write_json
 from benchmarks.workloads import TOLERANCES, logistic
 from jitgraph.backends.cuda import cuda_status
 from jitgraph.backends.cuda.runtime import is_device_array
@@ -570,17 +570,13 @@ def format_milliseconds(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:.4g}"
 
 
-def optional(value: float | None, pattern: str) -> str:
-    return "-" if value is None else pattern.format(value)
-
-
 def row_cells(row: GpuResult) -> list[str]:
     fraction = None if row.bandwidth_fraction is None else 100 * row.bandwidth_fraction
     return [
         format_milliseconds(row.median_s),
-        optional(row.gbps, "{:.1f}"),
-        optional(fraction, "{:.0f}%"),
-        optional(row.ratio_to_jitgraph, "{:.2f}"),
+        format_optional(row.gbps, "{:.1f}"),
+        format_optional(fraction, "{:.0f}%"),
+        format_optional(row.ratio_to_jitgraph, "{:.2f}"),
         format_seconds(row.first_call_s),
     ]
 

@@ -58,7 +58,7 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def _optional(value: float | None, pattern: str) -> str:
+def format_optional(value: float | None, pattern: str) -> str:
     return "-" if value is None else pattern.format(value)
 
 
@@ -77,10 +77,10 @@ def _cells(result: Result) -> list[str]:
     fraction = None if result.bandwidth_fraction is None else 100 * result.bandwidth_fraction
     return [
         format_seconds(result.median_s),
-        _optional(result.ratio_to_numpy, "{:.2f}"),
-        _optional(result.gbps, "{:.1f}"),
-        _optional(fraction, "{:.0f}%"),
-        _optional(result.gflops, "{:.1f}"),
+        format_optional(result.ratio_to_numpy, "{:.2f}"),
+        format_optional(result.gbps, "{:.1f}"),
+        format_optional(fraction, "{:.0f}%"),
+        format_optional(result.gflops, "{:.1f}"),
         format_seconds(result.first_call_s),
     ]
 

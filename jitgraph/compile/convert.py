@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from jitgraph import dtypes
+from jitgraph.backends.cuda.runtime import is_device_array
 from jitgraph.config import config
 from jitgraph.ir.types import TensorType
 
@@ -79,7 +80,7 @@ def filter_device_value(
     same rules as a NumPy array (dtype, ndim, static dims) and cast on the GPU where they
     allow; any other value is converted on the host, then copied to the GPU. The result
     is a CuPy array (``CudaUnavailableError`` without CuPy or a GPU)."""
-    from jitgraph.backends.cuda.runtime import is_device_array, to_device
+    from jitgraph.backends.cuda.runtime import to_device
 
     if not is_device_array(value):
         return to_device(filter_value(ttype, value, strict, allow_downcast, downcast_hint))
@@ -130,7 +131,7 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
-    if type(value).__module__.partition(".")[0] == "cupy":
+    if is_device_array(value):
         return f"a CuPy array of dtype {value.dtype} and shape {value.shape}"
     return f"{type(value).__name__} {_short(value)}"
 

@@ -54,6 +54,15 @@ def _as_dtype(value: np.ndarray, dtype: str) -> np.ndarray:
     return value.astype(dtype, copy=False)
 
 
+def matmul_mismatch(node: Node, a_shape: Any, b_shape: Any, exc: Exception) -> GraphError:
+    """The error of a ``Matmul`` whose operands' shapes do not match at run time."""
+    first, second = node.inputs
+    return GraphError(
+        f"matmul: shapes {tuple(a_shape)} ({first.describe()}) and {tuple(b_shape)} "
+        f"({second.describe()}) do not match at run time: {exc}"
+    )
+
+
 def _alignment_error(
     op_name: str, a: Var, b: Var, a_shape: Any, b_shape: Any, ka: Any, kb: Any, when: str
 ) -> ValueError:
@@ -305,11 +314,7 @@ class Matmul(Op):
         try:
             result = np.matmul(_as_dtype(a, out_dtype), _as_dtype(b, out_dtype))
         except ValueError as exc:
-            first, second = node.inputs
-            raise GraphError(
-                f"matmul: shapes {a.shape} ({first.describe()}) and {b.shape} "
-                f"({second.describe()}) do not match at run time: {exc}"
-            ) from None
+            raise matmul_mismatch(node, a.shape, b.shape, exc) from None
         return [np.asarray(result)]
 
     def infer_shape(

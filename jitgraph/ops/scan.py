@@ -409,7 +409,7 @@ class _History:
         return [self.buffer[self._row(self.back + t + tap), ...] for tap in self.taps_of]
 
     def store(self, t: int, value: Any) -> None:
-        if getattr(value, "shape", None) != self.shape and np.shape(value) != self.shape:
+        if (value.shape if hasattr(value, "shape") else np.shape(value)) != self.shape:
             raise _state_error(self.op, self.k, t, self.shape, value)
         self.buffer[self._row(self.back + t)] = value
 

@@ -25,7 +25,13 @@ from typing import Any
 
 from jitgraph.cache import cache_key, get_cache
 
-__all__ = ["CudaCompileError", "compile_source", "compiler_available", "compiler_version"]
+__all__ = [
+    "CudaCompileError",
+    "compile_source",
+    "compiler_available",
+    "compiler_version",
+    "nvcc_path",
+]
 
 # IEEE results as NumPy's: no contraction into fused multiply-adds, subnormals kept (not
 # flushed to zero), correctly rounded division and square root.
@@ -51,7 +57,8 @@ def _cupy_nvrtc() -> Any:
     return compiler
 
 
-def _nvcc() -> str | None:
+def nvcc_path() -> str | None:
+    """Where ``nvcc`` is (on PATH, else the CUDA toolkit's usual place), or None."""
     return shutil.which("nvcc") or (
         "/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else None
     )
@@ -59,7 +66,7 @@ def _nvcc() -> str | None:
 
 def compiler_available() -> str | None:
     """None when CUDA C can be compiled here (NVRTC through CuPy, or nvcc), else why not."""
-    if _cupy_nvrtc() is not None or _nvcc() is not None:
+    if _cupy_nvrtc() is not None or nvcc_path() is not None:
         return None
     return "no CUDA compiler: CuPy with a GPU (NVRTC) is not available and nvcc is not on PATH"
 
@@ -78,7 +85,7 @@ def compiler_version() -> str:
 
             major, minor = nvrtc.getVersion()
         return f"nvrtc {major}.{minor}"
-    nvcc = _nvcc()
+    nvcc = nvcc_path()
     if nvcc is None:
         raise CudaCompileError(str(compiler_available()))
     output = subprocess.run([nvcc, "--version"], capture_output=True, text=True, check=False)
@@ -113,7 +120,7 @@ def compile_source(source: str, arch: str) -> bytes:
 
 
 def _nvcc_compile(source: str, arch: str) -> bytes:
-    nvcc = _nvcc()
+    nvcc = nvcc_path()
     assert nvcc is not None
     with tempfile.TemporaryDirectory(prefix="jitgraph-cuda-") as directory:
         path = os.path.join(directory, "kernel.cu")

@@ -224,11 +224,7 @@ def _matmul(cupy: Any, node: Node, inputs: list[Any]) -> Sequence[Any]:
     try:
         result = cupy.matmul(left, right)
     except ValueError as exc:
-        first, second = node.inputs
-        raise GraphError(
-            f"matmul: shapes {a.shape} ({first.describe()}) and {b.shape} "
-            f"({second.describe()}) do not match at run time: {exc}"
-        ) from None
+        raise linalg.matmul_mismatch(node, a.shape, b.shape, exc) from None
     return [_finish_product(result, out_dtype)]
 
 

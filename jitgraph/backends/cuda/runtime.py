@@ -55,8 +55,7 @@ def reset() -> None:
 
 def is_device_array(value: Any) -> bool:
     """Whether ``value`` is a CuPy array (checked by type, without importing CuPy)."""
-    module = type(value).__module__
-    return module == "cupy" or module.startswith("cupy.") or module.startswith("cupy._")
+    return type(value).__module__.partition(".")[0] == "cupy"
 
 
 def to_device(value: Any, dtype: Any = None) -> Any:

@@ -95,7 +95,7 @@ def test_outputs_stay_on_the_gpu_and_match_the_cpu(simulated_gpu: Any) -> None:
         for got, want in zip(results, cpu(xs, ys), strict=True):
             np.testing.assert_allclose(got.get(), want, rtol=1e-15)
     assert gpu.device == "cuda" and gpu.output_device == "cuda"
-    assert [gpu.maker.fgraph is not None]
+    assert gpu.maker.fgraph is gpu.graph
 
 
 def test_output_device_cpu_gives_numpy(simulated_gpu: Any) -> None:

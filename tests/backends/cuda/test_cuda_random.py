@@ -11,7 +11,6 @@ check ``native_step``'s arguments. With a GPU: ``native_step`` against ``perform
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ import jitgraph.tensor as T
 from jitgraph.backends.cuda import cuda_status
 from jitgraph.backends.cuda import random as cuda_random
 from jitgraph.backends.cuda.codegen import BLOCK
-from jitgraph.backends.cuda.compile import NVCC_FLAGS
+from jitgraph.backends.cuda.compile import NVCC_FLAGS, nvcc_path
 from jitgraph.backends.cuda.launch import MAX_GRID
 from jitgraph.backends.cuda.random import kernel_name, native_step, philox_fill, philox_source
 from jitgraph.ir.types import TensorType
@@ -39,9 +38,7 @@ NO_GPU = cuda_status()
 
 
 def nvcc() -> str:
-    path = shutil.which("nvcc") or (
-        "/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None
-    )
+    path = nvcc_path()
     if path is None:
         pytest.skip("nvcc is not on PATH (CUDA C compile test)")
     return path

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ import pytest
 
 from jitgraph.backends.cuda import cuda_status
 from jitgraph.backends.cuda import scalar as cuda_scalar
-from jitgraph.backends.cuda.compile import compile_source
+from jitgraph.backends.cuda.compile import compile_source, nvcc_path
 from jitgraph.backends.cuda.scalar import C_TYPES, PRELUDE, CudaLoweringError, lower
 from jitgraph.ops.scalar import SCALAR_OPS, ScalarOp
 
@@ -126,9 +125,7 @@ def compile_error_cases(output: str, owners: dict[int, str]) -> list[str]:
 
 
 def nvcc() -> str:
-    path = shutil.which("nvcc") or (
-        "/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None
-    )
+    path = nvcc_path()
     if path is None:
         pytest.skip("nvcc is not on PATH (CUDA C compile test)")
     return path
