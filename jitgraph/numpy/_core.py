@@ -160,7 +160,10 @@ class ndarray:  # noqa: N801 - NumPy's name
 
     def to_device(self, device: Any, /, *, stream: Any = None) -> ndarray:
         if device not in ("cpu", None):
-            raise ValueError(f"to_device: jitgraph.numpy arrays live on 'cpu', got {device!r}")
+            raise ValueError(
+                f"to_device: jitgraph.numpy arrays live on 'cpu', got {device!r} (to run "
+                "NumPy-style code on the GPU, compile it with jit(fn, backend='cuda'))"
+            )
         return self
 
     def __array_namespace__(self, *, api_version: str | None = None) -> Any:

@@ -37,7 +37,10 @@ _STRING_KINDS = "OSUVMm"
 # ----------------------------------------------------------------------------- helpers
 def _check_device(device: Any, what: str) -> None:
     if device not in (None, "cpu"):
-        raise ValueError(f"{what}: device must be None or 'cpu', got {device!r}")
+        raise ValueError(
+            f"{what}: device must be None or 'cpu', got {device!r} (jitgraph.numpy arrays "
+            "live on the host; jit(fn, backend='cuda') runs NumPy-style code on the GPU)"
+        )
 
 
 def _check_like(like: Any, what: str) -> None:

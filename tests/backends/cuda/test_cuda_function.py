@@ -319,3 +319,12 @@ def test_default_values_live_on_the_device(simulated_gpu: Any) -> None:
     f = jitgraph.function([x, jitgraph.In(y, value=np.ones(2))], x + y, device="cuda")
     assert _on_device(f["y"])
     np.testing.assert_array_equal(f(np.ones(2)).get(), [2.0, 2.0])
+
+
+def test_jnp_arrays_on_the_gpu_are_refused_with_the_way_to_get_there() -> None:
+    import jitgraph.numpy as jnp
+
+    with pytest.raises(ValueError, match=r"zeros: device must be.*backend='cuda'"):
+        jnp.zeros(3, device="cuda")
+    with pytest.raises(ValueError, match=r"to_device: .*'cuda'.*backend='cuda'"):
+        jnp.zeros(3).to_device("cuda")
