@@ -13,26 +13,46 @@ function over a loop domain; ``kernel_source(kernel, N)`` defines them all:
   strides are not read);
 - ``N_ew<g>_contiguous`` where every input the group reads is one element or spans the
   group's domain: the same pointers and ``n``, for C-contiguous arrays (chosen at launch);
+- ``N_ew<g>_vector`` besides ``_contiguous`` where ``vector_width(kernel, group)`` is
+  ``K > 1``: the same arguments; thread-iteration ``v`` moves elements ``v*K .. v*K+K-1``
+  of every array it reads or writes with one load or store of ``K * itemsize <= 16``
+  bytes (``jg_vec<T, K>``), then the last ``n % K`` elements one by one. Launched when every
+  such array's address is a multiple of its vector size (CuPy's allocations are; a view
+  with an offset may not be, and takes ``_contiguous``);
 - ``N_red<g>`` for each group ``g`` of reduction outputs with the same axes: the
-  deterministic reduction below. Arguments: the pointers of every input, then of the
-  group's outputs (C-contiguous, in the output dtype), then of their partial buffers (in
-  the accumulator dtype), ``long long kept, reduced, chunks, chunk_len``, the ``ndim``
-  extents and the byte strides of every input;
+  deterministic reduction below, launched on ``blocks(...)`` blocks. Arguments: the
+  pointers of every input, then of the group's outputs (C-contiguous, in the output
+  dtype), then of their partial buffers (in the accumulator dtype), ``long long kept,
+  reduced, chunks, chunk_len`` (``chunk_length(kernel, group)``), the ``ndim`` extents
+  and the byte strides of every input;
 - ``N_part<p>`` for each reduction output ``p``: one further pass over partial results
   (``src`` of ``kept x width`` accumulators, ``kept, width, chunks, chunk_len``, then
   ``dst`` partials and ``out``).
 
-The reduction scheme is fixed by the sizes alone, never by launch timing or block
-scheduling, so results are reproducible: the reduced index space (the reduced axes, last
-fastest) is cut into ``chunks`` chunks of ``chunk_len = CHUNK`` values; block ``b``
-reduces chunk ``b % chunks`` of kept element ``b / chunks``: thread ``t`` combines
-elements ``t, t + BLOCK, ...`` of the chunk in order (16 of them for a full chunk),
-starting from the reduction's start value, then the ``BLOCK`` partial values meet in a
-fixed binary tree in shared memory. With one chunk thread 0 writes the result, cast to
-the output dtype; else the block's value goes to the partial buffer and ``N_part``
-passes reduce ``kept x chunks`` partials the same way until one chunk is left. Float sums
-accumulate in ``acc_dtype`` (a float32 sum in float32), so their error grows like
-(16 + log2 BLOCK) per pass, about the pairwise bound of NumPy's and the LLVM backend's.
+The reduction scheme is fixed by the kernel and the sizes alone, never by launch timing
+or block scheduling, so results are reproducible. The reduced index space (the reduced
+axes, last fastest) is cut into ``chunks`` chunks of ``chunk_len`` values. Each thread
+combines its values of a chunk in order, starting from the reduction's start value (16
+of them in a full chunk, unrolled so that their loads are in flight together), then the
+block's values meet in a fixed tree:
+
+- the *row scheme* (the domain's last axis is reduced; ``chunk_len = CHUNK``): block
+  ``b`` reduces chunk ``c = b % chunks`` of kept element ``m = b / chunks``; thread ``t``
+  takes elements ``t, t + BLOCK, ...`` of the chunk (neighbouring threads read
+  neighbouring values). Each warp combines its 32 values by shuffles (lane ``l`` takes
+  lane ``l + d``'s, ``d = 16, 8, .., 1``), then warp 0 combines the ``BLOCK / 32`` warp
+  values the same way;
+- the *column scheme* (the domain's last axis is kept; ``chunk_len = COLUMN_CHUNK``):
+  block ``b`` reduces chunk ``c = b % chunks`` of a tile of 32 neighbouring kept
+  elements; thread ``t`` takes kept element ``t % 32`` of the tile and the chunk's
+  elements ``t / 32, t / 32 + BLOCK / 32, ...``, so a warp reads 32 neighbouring values.
+  The ``BLOCK / 32`` values of each kept element meet in shared memory, halving.
+
+With one chunk the result is written, cast to the output dtype; else the chunk's value
+goes to partial ``m * chunks + c`` and ``N_part`` passes (the row scheme over ``kept x
+chunks`` partials) reduce them until one chunk is left. Float sums accumulate in
+``acc_dtype`` (a float32 sum in float32), so their error grows like (16 + log2 BLOCK)
+per pass, about the pairwise bound of NumPy's and the LLVM backend's.
 
 A kernel mixing elementwise outputs and reductions runs them as separate passes, each
 recomputing the body values it needs from the inputs (no intermediate array).
@@ -72,7 +92,12 @@ __all__ = [
     "CHUNK",
     "Pass",
     "accumulator_dtype",
+    "blocks",
+    "chunk_length",
+    "column_scheme",
     "has_contiguous",
+    "vector_arrays",
+    "vector_width",
     "kernel_functions",
     "kernel_source",
     "module_source",
@@ -80,7 +105,13 @@ __all__ = [
 ]
 
 BLOCK = 256  # threads per block (a power of two: the shared-memory tree halves it)
-CHUNK = BLOCK * 16  # reduced values per block: 16 per thread, then the tree
+WARP = 32
+WARPS = BLOCK // WARP
+PER_THREAD = 16  # reduced values per thread in a full chunk
+CHUNK = BLOCK * PER_THREAD  # reduced values per block (row scheme), then the tree
+COLUMN_CHUNK = WARPS * PER_THREAD  # reduced values per column of a block (column scheme)
+VECTOR_BYTES = 16  # the widest load or store of one thread (ld.global.v4.u32)
+MAX_LANES = 8  # elements per thread-iteration at most (one-byte dtypes stop at 8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +166,30 @@ def has_contiguous(kernel: Kernel, group: Pass) -> bool:
     return all(p == group.pattern or all(p) for p in patterns)
 
 
+def vector_arrays(kernel: Kernel, group: Pass) -> tuple[list[int], list[int]]:
+    """The inputs (positions) that elementwise ``group`` reads one element per domain
+    element (not the one-element ones), and its outputs: the arrays a vector entry moves
+    in vectors."""
+    inputs = sorted(
+        s.position
+        for s in needed_slots(kernel, group.outputs)
+        if s.kind == INPUT and not all(kernel.inputs[s.position].broadcastable)
+    )
+    return inputs, list(group.outputs)
+
+
+def vector_width(kernel: Kernel, group: Pass) -> int:
+    """``K``, the elements per thread-iteration of ``group``'s vector entry: the most that
+    fit in ``VECTOR_BYTES`` for the widest array it moves (at most ``MAX_LANES``); 1 (no
+    vector entry) without a contiguous entry or when a 16-byte dtype is moved."""
+    if group.is_reduction or not has_contiguous(kernel, group):
+        return 1
+    inputs, outputs = vector_arrays(kernel, group)
+    sizes = [_itemsize(kernel.inputs[i].dtype) for i in inputs]
+    sizes += [_itemsize(kernel.outputs[p].dtype) for p in outputs]
+    return min(MAX_LANES, VECTOR_BYTES // max(sizes))
+
+
 # ============================================================================ sources
 def kernel_source(kernel: Kernel, name: str) -> str:
     """A complete CUDA C translation unit: the prelude and ``kernel``'s entry points
@@ -144,7 +199,7 @@ def kernel_source(kernel: Kernel, name: str) -> str:
 
 def module_source(kernels: Sequence[tuple[Kernel, str]]) -> str:
     """One translation unit defining the entry points of every ``(kernel, name)``."""
-    parts = [scalar.PRELUDE] + [kernel_functions(k, n) for k, n in kernels]
+    parts = [scalar.PRELUDE, _HELPERS] + [kernel_functions(k, n) for k, n in kernels]
     return "\n".join(parts)
 
 
@@ -161,6 +216,8 @@ def kernel_functions(kernel: Kernel, name: str) -> str:
             parts.append(_elementwise_entry(kernel, name, group, contiguous=False))
             if has_contiguous(kernel, group):
                 parts.append(_elementwise_entry(kernel, name, group, contiguous=True))
+            if vector_width(kernel, group) > 1:
+                parts.append(_vector_entry(kernel, name, group))
     return "\n\n".join(parts) + "\n"
 
 
@@ -169,15 +226,25 @@ def _ctype(dtype: str) -> str:
     return scalar.C_TYPES[dtype]
 
 
-def _body(kernel: Kernel, outputs: Sequence[int], address: dict[int, str]) -> list[str]:
-    """Statements computing the slots ``outputs`` need: ``v_in<i>`` loaded from
-    ``address[i]`` (a byte address expression), ``v_c<i>`` constants, ``v_t<k>``
+def _load(dtype: str, address: str) -> str:
+    """The value of ``dtype`` at byte address expression ``address``."""
+    return f"*reinterpret_cast<const {_ctype(dtype)}*>({address})"
+
+
+def _loads(kernel: Kernel, address: dict[int, str]) -> dict[int, str]:
+    """Input values loaded from byte address expressions (``address[i]`` for input i)."""
+    return {i: _load(kernel.inputs[i].dtype, a) for i, a in address.items()}
+
+
+def _body(kernel: Kernel, outputs: Sequence[int], value_of: dict[int, str]) -> list[str]:
+    """Statements computing the slots ``outputs`` need: ``v_in<i>`` as ``value_of[i]``
+    (a C expression of input i's element), ``v_c<i>`` constants, ``v_t<k>``
     instructions with their arguments cast to the compute dtypes."""
     lines = []
     for slot in needed_slots(kernel, outputs):
         dtype = kernel.slot_dtype(slot)
         if slot.kind == INPUT:
-            value = f"*reinterpret_cast<const {_ctype(dtype)}*>({address[slot.position]})"
+            value = value_of[slot.position]
         elif slot.kind == CONSTANT:
             value = scalar.literal(kernel.constants[slot.position].value, dtype)
         else:
@@ -255,7 +322,7 @@ def _elementwise_entry(kernel: Kernel, name: str, group: Pass, contiguous: bool)
         "    const long long step = (long long)gridDim.x * blockDim.x;",
         "    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;"
         " i += step) {",
-        *_indent(unflatten + _body(kernel, group.outputs, address) + stores, 2),
+        *_indent(unflatten + _body(kernel, group.outputs, _loads(kernel, address)) + stores, 2),
         "    }",
         "}",
     ]
@@ -264,6 +331,83 @@ def _elementwise_entry(kernel: Kernel, name: str, group: Pass, contiguous: bool)
 
 def _itemsize(dtype: str) -> int:
     return np.dtype(dtype).itemsize
+
+
+_HELPERS = """\
+/* K elements of T moved by one load or store (K * sizeof(T) is a power of two <= 16) */
+template <typename T, int K> struct alignas(K * sizeof(T)) jg_vec { T v[K]; };
+/* __shfl_down_sync for any accumulator type, moved as 32-bit words */
+template <typename T> __device__ __forceinline__ T jg_shfl_down(T value, int delta) {
+    constexpr int words = (sizeof(T) + 3) / 4;
+    unsigned int w[words] = {};
+    memcpy(w, &value, sizeof(T));
+#pragma unroll
+    for (int k = 0; k < words; ++k) w[k] = __shfl_down_sync(0xffffffffu, w[k], delta);
+    T result;
+    memcpy(&result, w, sizeof(T));
+    return result;
+}
+"""
+
+
+def _vector_entry(kernel: Kernel, name: str, group: Pass) -> str:
+    """``N_ew<g>_vector``: the contiguous entry moving ``K`` elements per thread-iteration
+    in vectors, then the ``n % K`` tail element by element (see the module docstring)."""
+    lanes = vector_width(kernel, group)
+    inputs, outputs = vector_arrays(kernel, group)
+    params = [f"const char* __restrict__ in{i}" for i in range(len(kernel.inputs))]
+    params += [f"char* __restrict__ out{p}" for p in group.outputs]
+    params.append("const long long n")
+
+    def vector(dtype: str) -> str:
+        return f"jg_vec<{_ctype(dtype)}, {lanes}>"
+
+    loads = [
+        f"const {vector(kernel.inputs[i].dtype)} x{i} = "
+        f"reinterpret_cast<const {vector(kernel.inputs[i].dtype)}*>(in{i})[v];"
+        for i in inputs
+    ]
+    results = [f"{vector(kernel.outputs[p].dtype)} y{p};" for p in outputs]
+    value_of = _loads(
+        kernel, {i: f"in{i}" for i, k in enumerate(kernel.inputs) if all(k.broadcastable)}
+    )
+    value_of.update({i: f"x{i}.v[j]" for i in inputs})
+    lane = _body(kernel, outputs, value_of)
+    lane += [f"y{p}.v[j] = v_{kernel.outputs[p].slot};" for p in outputs]
+    stores = [
+        f"reinterpret_cast<{vector(kernel.outputs[p].dtype)}*>(out{p})[v] = y{p};" for p in outputs
+    ]
+    tail_address = {
+        i: f"in{i}" if all(k.broadcastable) else f"in{i} + i * {_itemsize(k.dtype)}"
+        for i, k in enumerate(kernel.inputs)
+    }
+    tail = _body(kernel, outputs, _loads(kernel, tail_address))
+    tail += [
+        f"*reinterpret_cast<{_ctype(kernel.outputs[p].dtype)}*>"
+        f"(out{p} + i * {_itemsize(kernel.outputs[p].dtype)}) = v_{kernel.outputs[p].slot};"
+        for p in outputs
+    ]
+    lines = [
+        f'extern "C" __global__ void {name}_{group.entry}_vector(',
+        *_indent([p + "," for p in params[:-1]] + [params[-1]], 1),
+        ") {",
+        "    const long long step = (long long)gridDim.x * blockDim.x;",
+        "    const long long start = (long long)blockIdx.x * blockDim.x + threadIdx.x;",
+        f"    const long long vectors = n / {lanes};",
+        "    for (long long v = start; v < vectors; v += step) {",
+        *_indent(loads + results, 2),
+        "#pragma unroll",
+        f"        for (int j = 0; j < {lanes}; ++j) {{",
+        *_indent(lane, 3),
+        "        }",
+        *_indent(stores, 2),
+        "    }",
+        f"    for (long long i = vectors * {lanes} + start; i < n; i += step) {{",
+        *_indent(tail, 2),
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines)
 
 
 # ============================================================================ reductions
@@ -294,59 +438,102 @@ def _start_literal(output: KernelOutput) -> str:
     return scalar.literal(np.asarray(output.reduction.start_value(acc), dtype=acc)[()], acc)
 
 
-def _shared_buffers(kernel: Kernel, name: str, outputs: Sequence[int]) -> list[str]:
-    """Raw shared memory of BLOCK accumulators per output (raw bytes: the accumulator
+def _shared_buffers(kernel: Kernel, outputs: Sequence[int], count: int) -> list[str]:
+    """Raw shared memory of ``count`` accumulators per output (raw bytes: the accumulator
     types may have constructors, which ``__shared__`` variables may not)."""
     lines = []
     for p in outputs:
         t = _ctype(accumulator_dtype(kernel.outputs[p]))
         lines += [
-            f"__shared__ __align__(16) unsigned char shared{p}_raw[{BLOCK} * sizeof({t})];",
+            f"__shared__ __align__(16) unsigned char shared{p}_raw[{count} * sizeof({t})];",
             f"{t}* shared{p} = reinterpret_cast<{t}*>(shared{p}_raw);",
         ]
     return lines
 
 
+def _store_result(kernel: Kernel, p: int, value: str, indent: str) -> list[str]:
+    """Write output ``p``'s value for kept element ``m`` and chunk ``c``: the output
+    itself when there is one chunk, else partial ``m * chunks + c``."""
+    output = kernel.outputs[p]
+    acc, t = accumulator_dtype(output), _ctype(output.dtype)
+    final = scalar.cast(value, acc, output.dtype)
+    return [
+        f"{indent}if (chunks == 1) reinterpret_cast<{t}*>(out{p})[m] = {final};",
+        f"{indent}else reinterpret_cast<{_ctype(acc)}*>(part{p})[m * chunks + c] = {value};",
+    ]
+
+
+def _warp_tree(name: str, outputs: Sequence[int], width: int) -> list[str]:
+    """Combine ``acc<p>`` of lanes ``0 .. width-1`` into lane 0, halving (lane ``l`` takes
+    lane ``l + d``'s value, ``d = width/2 .. 1``)."""
+    lines = [f"for (int d = {width // 2}; d > 0; d >>= 1) {{"]
+    lines += [
+        f"    acc{p} = {_combine_name(name, p)}(acc{p}, jg_shfl_down(acc{p}, d));" for p in outputs
+    ]
+    return [*lines, "}"]
+
+
 def _tree_and_store(kernel: Kernel, name: str, outputs: Sequence[int]) -> list[str]:
-    """Store each thread's value, combine in the fixed tree, write block ``b``'s result:
-    the output element ``m`` when there is one chunk, else partial ``b``."""
+    """The row scheme's fixed tree: each warp combines its 32 values by shuffles, warp 0
+    then combines the ``BLOCK / 32`` warp values; thread 0 writes the block's result."""
+    lines = _warp_tree(name, outputs, WARP)
+    lines += [f"if ((threadIdx.x & {WARP - 1}) == 0) {{"]
+    lines += [f"    shared{p}[threadIdx.x / {WARP}] = acc{p};" for p in outputs]
+    lines += ["}", "__syncthreads();", f"if (threadIdx.x < {WARP}) {{"]
+    for p in outputs:
+        start = _start_literal(kernel.outputs[p])
+        lines.append(f"    acc{p} = threadIdx.x < {WARPS} ? shared{p}[threadIdx.x] : {start};")
+    lines += _indent(_warp_tree(name, outputs, WARPS), 1)
+    lines.append("    if (threadIdx.x == 0) {")
+    for p in outputs:
+        lines += _store_result(kernel, p, f"acc{p}", "        ")
+    lines += ["    }", "}", "__syncthreads();  // the shared buffers are reused by the next b"]
+    return lines
+
+
+def _column_tree_and_store(kernel: Kernel, name: str, outputs: Sequence[int]) -> list[str]:
+    """The column scheme's fixed tree: the ``BLOCK / 32`` rows of each column meet in
+    shared memory, halving; row 0 writes its column's result."""
     lines = [f"shared{p}[threadIdx.x] = acc{p};" for p in outputs]
     lines.append("__syncthreads();")
-    lines.append(f"for (int half = {BLOCK // 2}; half > 0; half >>= 1) {{")
-    lines.append("    if (threadIdx.x < half) {")
+    lines.append(f"for (int half = {WARPS // 2}; half > 0; half >>= 1) {{")
+    lines.append("    if (row < half) {")
     for p in outputs:
-        combine = _combine_name(name, p)
         lines.append(
-            f"        shared{p}[threadIdx.x] = "
-            f"{combine}(shared{p}[threadIdx.x], shared{p}[threadIdx.x + half]);"
+            f"        shared{p}[threadIdx.x] = {_combine_name(name, p)}"
+            f"(shared{p}[threadIdx.x], shared{p}[threadIdx.x + half * {WARP}]);"
         )
-    lines += ["    }", "    __syncthreads();", "}", "if (threadIdx.x == 0) {"]
+    lines += ["    }", "    __syncthreads();", "}", "if (row == 0 && m < kept) {"]
     for p in outputs:
-        output = kernel.outputs[p]
-        acc, t = accumulator_dtype(output), _ctype(output.dtype)
-        final = scalar.cast(f"shared{p}[0]", acc, output.dtype)
-        lines += [
-            f"    if (chunks == 1) reinterpret_cast<{t}*>(out{p})[m] = {final};",
-            f"    else reinterpret_cast<{_ctype(acc)}*>(part{p})[b] = shared{p}[0];",
-        ]
+        lines += _store_result(kernel, p, f"shared{p}[threadIdx.x]", "    ")
     lines += ["}", "__syncthreads();  // the shared buffers are reused by the next b"]
     return lines
 
 
-def _block_loop(body: list[str]) -> list[str]:
-    """The grid-stride loop over blocks ``b`` (kept element ``m``, chunk ``c``)."""
-    return [
-        "for (long long b = blockIdx.x; b < kept * chunks; b += gridDim.x) {",
-        "    const long long m = b / chunks;",
-        "    const long long first = (b % chunks) * chunk_len;",
-        "    const long long last = first + chunk_len < reduced ? first + chunk_len : reduced;",
-        *_indent(body, 1),
-        "}",
-    ]
+def column_scheme(kernel: Kernel, group: Pass) -> bool:
+    """Whether reduction ``group`` runs in the column scheme: its domain's last axis is
+    kept (and some axis is reduced), so neighbouring kept elements are neighbours in a
+    C-contiguous input and a warp reading 32 of them reads one run of memory."""
+    domain = [d for d in range(kernel.ndim) if not group.pattern[d]]
+    reduces = any(d in group.axes for d in domain)
+    return reduces and domain[-1] not in group.axes
+
+
+def chunk_length(kernel: Kernel, group: Pass) -> int:
+    """Reduced values per block (per column in the column scheme)."""
+    return COLUMN_CHUNK if column_scheme(kernel, group) else CHUNK
+
+
+def blocks(kernel: Kernel, group: Pass, kept: int, chunks: int) -> int:
+    """The blocks reduction ``group`` needs for ``kept`` outputs of ``chunks`` chunks."""
+    if column_scheme(kernel, group):
+        return -(-kept // WARP) * chunks
+    return kept * chunks
 
 
 def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
     inputs, ndim = len(kernel.inputs), kernel.ndim
+    columns = column_scheme(kernel, group)
     params = [f"const char* __restrict__ in{i}" for i in range(inputs)]
     params += [f"char* __restrict__ out{p}" for p in group.outputs]
     params += [f"char* __restrict__ part{p}" for p in group.outputs]
@@ -376,25 +563,80 @@ def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
         accumulate.append(f"acc{p} = {_combine_name(name, p)}(acc{p}, {value});")
     element = [
         "{",
-        *_indent(_unflatten("r", reduced_axes) + _body(kernel, group.outputs, address), 1),
+        *_indent(
+            _unflatten("r", reduced_axes) + _body(kernel, group.outputs, _loads(kernel, address)),
+            1,
+        ),
         *_indent(accumulate, 1),
         "}",
     ]
-    per_block = ["{", *_indent(_unflatten("m", kept_axes) + bases, 1)]
-    per_block += _indent(starts, 1)
-    per_block.append(f"    for (long long r = first + threadIdx.x; r < last; r += {BLOCK})")
-    per_block += _indent(element, 1)
-    per_block += _indent(_tree_and_store(kernel, name, group.outputs), 1)
-    per_block.append("}")
+    # Each thread combines its values in order: r = first + lane, + step, ... A full chunk
+    # has PER_THREAD of them, unrolled so that their loads are all in flight at once.
+    lane, step = ("row", WARPS) if columns else ("threadIdx.x", BLOCK)
+    full = chunk_length(kernel, group)
+    values = [
+        f"if (last - first == {full}) {{",
+        "#pragma unroll",
+        f"    for (int k = 0; k < {PER_THREAD}; ++k) {{",
+        f"        const long long r = first + {lane} + k * {step};",
+        *_indent(element, 2),
+        "    }",
+        "} else {",
+        f"    for (long long r = first + {lane}; r < last; r += {step})",
+        *_indent(element, 2),
+        "}",
+    ]
+    load = [*_unflatten("m", kept_axes), *bases, *values]
+    if columns:
+        per_block = ["{", *_indent(starts, 1), "    if (m < kept) {", *_indent(load, 2), "    }"]
+        per_block += _indent(_column_tree_and_store(kernel, name, group.outputs), 1)
+        loop = _column_block_loop([*per_block, "}"])
+        shared = _shared_buffers(kernel, group.outputs, BLOCK)
+    else:
+        per_block = ["{", *_indent(starts, 1), *_indent(load, 1)]
+        per_block += _indent(_tree_and_store(kernel, name, group.outputs), 1)
+        loop = _block_loop([*per_block, "}"])
+        shared = _shared_buffers(kernel, group.outputs, WARPS)
     lines = [
         f'extern "C" __global__ void __launch_bounds__({BLOCK}) {name}_{group.entry}(',
         *_indent([p + "," for p in params[:-1]] + [params[-1]], 1),
         ") {",
-        *_indent(_shared_buffers(kernel, name, group.outputs), 1),
-        *_indent(_block_loop(per_block), 1),
+        *_indent(shared, 1),
+        *_indent(loop, 1),
         "}",
     ]
     return "\n".join(lines)
+
+
+def _block_loop(body: list[str]) -> list[str]:
+    """The row scheme's grid-stride loop over blocks ``b``: kept element ``m``, chunk
+    ``c``, reduced range ``[first, last)``."""
+    return [
+        "for (long long b = blockIdx.x; b < kept * chunks; b += gridDim.x) {",
+        "    const long long m = b / chunks;",
+        "    const long long c = b % chunks;",
+        "    const long long first = c * chunk_len;",
+        "    const long long last = first + chunk_len < reduced ? first + chunk_len : reduced;",
+        *_indent(body, 1),
+        "}",
+    ]
+
+
+def _column_block_loop(body: list[str]) -> list[str]:
+    """The column scheme's grid-stride loop over blocks ``b``: a tile of 32 kept
+    elements (thread ``t`` takes ``m``, the tile's ``t % 32``-th, and reduced values
+    ``first + t / 32`` in steps of ``BLOCK / 32``), chunk ``c``."""
+    return [
+        f"const int row = threadIdx.x / {WARP};",
+        f"const long long tiles = (kept + {WARP - 1}) / {WARP};",
+        "for (long long b = blockIdx.x; b < tiles * chunks; b += gridDim.x) {",
+        f"    const long long m = (b / chunks) * {WARP} + (threadIdx.x & {WARP - 1});",
+        "    const long long c = b % chunks;",
+        "    const long long first = c * chunk_len;",
+        "    const long long last = first + chunk_len < reduced ? first + chunk_len : reduced;",
+        *_indent(body, 1),
+        "}",
+    ]
 
 
 def _partial_entry(kernel: Kernel, name: str, position: int) -> str:
@@ -422,7 +664,7 @@ def _partial_entry(kernel: Kernel, name: str, position: int) -> str:
         *_indent([q + "," for q in params[:-1]] + [params[-1]], 1),
         ") {",
         "    const long long reduced = width;",
-        *_indent(_shared_buffers(kernel, name, (p,)), 1),
+        *_indent(_shared_buffers(kernel, (p,), WARPS), 1),
         *_indent(_block_loop(["{", *_indent(per_block, 1), "}"]), 1),
         "}",
     ]

@@ -1,10 +1,11 @@
 """Running a ``Kernel`` on CuPy arrays: outputs, module loading and the passes' launches.
 
 ``launch(kernel, inputs)`` checks the inputs against the kernel (``check_domain``),
-allocates C-contiguous outputs, compiles (``compile.compile_source``) and loads the
-kernel's module once per process and device arch, then runs its passes (see
-``codegen``): each elementwise group over its own domain (the contiguous entry when
-every array it reads is C-contiguous), each reduction group, then the partial passes
+allocates C-contiguous outputs, compiles (``compile.compile_source``, once per arch) and
+loads the kernel's module once per process and device, then runs its passes (see
+``codegen``): each elementwise group over its own domain (the vector entry when every
+array it reads is C-contiguous and its arrays are aligned, else the contiguous entry
+when they are C-contiguous, else the strided one), each reduction group, then the partial passes
 until one chunk per output element is left. Nothing is launched for an empty domain; an
 empty reduction of a kind with no identity (max, min) raises ValueError as NumPy does.
 CuPy is imported here, lazily: this module is used only where CuPy and a GPU are.
@@ -25,7 +26,7 @@ from jitgraph.backends.kernel import INPUT, Kernel, KernelOutput, check_domain, 
 __all__ = ["launch", "output_shape", "prepare"]
 
 MAX_GRID = 65535 * 32  # blocks per launch; grid-stride loops cover the rest
-_modules: dict[tuple[str, str], Any] = {}
+_modules: dict[tuple[str, int], Any] = {}
 
 
 def output_shape(kernel: Kernel, output: KernelOutput, extents: Sequence[int]) -> tuple[int, ...]:
@@ -73,16 +74,19 @@ def _check_empty_reductions(kernel: Kernel, extents: Sequence[int]) -> None:
 
 
 def _module(kernel: Kernel) -> Any:
+    """``(name, module)``: ``kernel``'s module loaded on the current device (a module
+    belongs to one device's context; the compiled code is shared by arch)."""
     import cupy
 
-    arch = "sm_" + cupy.cuda.Device().compute_capability
+    device = cupy.cuda.Device()
+    arch = "sm_" + device.compute_capability
     name = "k" + kernel.key()[:16]
-    if (name, arch) not in _modules:
+    if (name, device.id) not in _modules:
         code = compile_source(codegen.kernel_source(kernel, name), arch)
         module = cupy.cuda.function.Module()
         module.load(code)
-        _modules[(name, arch)] = (name, module)
-    return _modules[(name, arch)]
+        _modules[(name, device.id)] = (name, module)
+    return _modules[(name, device.id)]
 
 
 def _group_extents(group: codegen.Pass, extents: Sequence[int]) -> list[int]:
@@ -112,7 +116,11 @@ def _run_elementwise(
     read = {s.position for s in needed_slots(kernel, group.outputs) if s.kind == INPUT}
     flat = codegen.has_contiguous(kernel, group) and all(inputs[i].flags.c_contiguous for i in read)
     args: list[Any] = [*arrays, np.int64(n)]
-    if flat:
+    lanes = codegen.vector_width(kernel, group)
+    if flat and n >= lanes > 1 and _vector_aligned(kernel, group, inputs, outputs, lanes):
+        function = loaded.get_function(f"{name}_{group.entry}_vector")
+        n = -(-n // lanes)  # threads needed: one per vector (the tail rides along)
+    elif flat:
         function = loaded.get_function(f"{name}_{group.entry}_contiguous")
     else:
         function = loaded.get_function(f"{name}_{group.entry}_strided")
@@ -120,6 +128,16 @@ def _run_elementwise(
         args += _int64(s for array in arrays for s in _strides(array, kernel.ndim))
     blocks = -(-n // codegen.BLOCK)
     function(_grid(blocks), (codegen.BLOCK, 1, 1), tuple(args))
+
+
+def _vector_aligned(
+    kernel: Kernel, group: codegen.Pass, inputs: Sequence[Any], outputs: list[Any], lanes: int
+) -> bool:
+    """Whether every array ``group``'s vector entry moves in vectors starts on a multiple
+    of its vector's size (``lanes`` elements)."""
+    moved_inputs, moved_outputs = codegen.vector_arrays(kernel, group)
+    arrays = [inputs[i] for i in moved_inputs] + [outputs[p] for p in moved_outputs]
+    return all(a.data.ptr % (lanes * a.dtype.itemsize) == 0 for a in arrays)
 
 
 def _strides(array: Any, ndim: int) -> list[int]:
@@ -140,7 +158,8 @@ def _run_reduction(
     name, loaded = module
     kept = math.prod(n for a, n in enumerate(extents) if a not in group.axes)
     reduced = math.prod(extents[a] for a in group.axes)
-    chunks = max(1, -(-reduced // codegen.CHUNK))
+    chunk_len = codegen.chunk_length(kernel, group)
+    chunks = max(1, -(-reduced // chunk_len))
     parts = {
         p: cupy.empty(
             kept * chunks if chunks > 1 else 1, codegen.accumulator_dtype(kernel.outputs[p])
@@ -149,11 +168,11 @@ def _run_reduction(
     }
     args: list[Any] = [*inputs, *(outputs[p] for p in group.outputs)]
     args += [parts[p] for p in group.outputs]
-    args += _int64((kept, reduced, chunks, codegen.CHUNK))
+    args += _int64((kept, reduced, chunks, chunk_len))
     args += _int64(extents)
     args += _int64(s for array in inputs for s in _strides(array, kernel.ndim))
     function = loaded.get_function(f"{name}_{group.entry}")
-    function(_grid(kept * chunks), (codegen.BLOCK, 1, 1), tuple(args))
+    function(_grid(codegen.blocks(kernel, group, kept, chunks)), (codegen.BLOCK, 1, 1), tuple(args))
     for p in group.outputs:
         _run_partials(loaded, name, p, parts[p], kept, chunks, outputs[p])
 

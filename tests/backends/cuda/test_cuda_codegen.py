@@ -165,10 +165,22 @@ def kernel_matrix() -> dict[str, Kernel]:
         "half_add": binary(
             [(False, False), (False, True)], ["float16", "float16"], "add", "float16"
         ),
+        # vector entries of every element size: 8 lanes of 1 and 2 bytes, 2 of 8 bytes
+        "half_mul_flat": binary(
+            [(False, False), (False, False)], ["float16", "float16"], "multiply", "float16"
+        ),
+        "uint8_add_flat": binary([(False,), (True,)], ["uint8", "uint8"], "add", "uint8"),
+        "complex64_add_flat": binary(
+            [(False,), (False,)], ["complex64", "complex64"], "add", "complex64"
+        ),
+        "int8_to_float64": binary([(False,), (False,)], ["int8", "float64"], "add", "float64"),
         "rank8": binary(
             [(False,) * 8, (True, False) * 4], ["float64", "float64"], "add", "float64"
         ),
         "max_half": reduction(2, "float16", "max", (1,)),
+        "max_half_outer": reduction(2, "float16", "max", (0,)),
+        "sum_complex64_inner": reduction(2, "complex64", "sum", (1,)),
+        "sum_i8_middle": reduction(3, "int8", "sum", (1,)),
         "two_outputs": two_outputs(),
         "broadcast_output": broadcast_output(),
         "sum_inner": reduction(2, "float64", "sum", (1,)),
@@ -209,6 +221,8 @@ def entry_points(kernel: Kernel, name: str) -> list[str]:
             names.append(f"{name}_{group.entry}_strided")
             if codegen.has_contiguous(kernel, group):
                 names.append(f"{name}_{group.entry}_contiguous")
+            if codegen.vector_width(kernel, group) > 1:
+                names.append(f"{name}_{group.entry}_vector")
     return names
 
 
@@ -276,10 +290,20 @@ def input_shapes(kernel: Kernel, extents: Sequence[int]) -> list[tuple[int, ...]
     return [tuple(1 if b else n for b, n in zip(k.broadcastable, extents)) for k in kernel.inputs]
 
 
+LAYOUTS = ("contiguous", "offset", "sliced", "transposed")
+
+
 def non_contiguous(cupy, array: np.ndarray, how: str):
-    """A device copy of ``array`` that is a view: every other element, or transposed."""
+    """A device copy of ``array`` laid out as ``how`` says: C-contiguous; a C-contiguous
+    view one element into its buffer ("offset": not aligned for vector loads); every other
+    element ("sliced"); or transposed."""
     if array.ndim == 0 or how == "contiguous":
         return cupy.asarray(array)
+    if how == "offset":
+        flat = cupy.empty(array.size + 1, array.dtype)
+        view = flat[1:].reshape(array.shape)
+        view[...] = cupy.asarray(array)
+        return view
     if how == "sliced":
         big = cupy.empty(tuple(2 * n for n in array.shape), array.dtype)
         view = big[tuple(slice(None, None, 2) for _ in array.shape)]
@@ -319,14 +343,11 @@ EXTENTS = {
 }
 
 
-@needs_gpu
-@pytest.mark.parametrize("name", list(kernel_matrix()))
-def test_matrix_matches_evaluate(name: str) -> None:
-    import cupy
-
+def check_matrix_kernel(cupy, name: str, kernel: Kernel) -> None:
+    """``kernel`` (of the matrix, named ``name``) launched on every extent of
+    ``EXTENTS`` and every layout of ``LAYOUTS``, against ``kernel.evaluate``."""
     from jitgraph.backends.cuda.launch import launch
 
-    kernel = kernel_matrix()[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     kinds = [o.reduction.name for o in kernel.outputs if o.reduction is not None]
     for extents in EXTENTS[kernel.ndim]:
@@ -340,7 +361,7 @@ def test_matrix_matches_evaluate(name: str) -> None:
             with pytest.raises(ValueError, match="empty axis"):
                 launch(kernel, [cupy.asarray(v) for v in values])
             continue
-        for how in ("contiguous", "sliced", "transposed"):
+        for how in LAYOUTS:
             results = launch(kernel, [non_contiguous(cupy, v, how) for v in values])
             for output, got, want in zip(kernel.outputs, results, expected, strict=True):
                 count = reduction_count(kernel, output, extents) if output.reduction else 1
@@ -348,9 +369,25 @@ def test_matrix_matches_evaluate(name: str) -> None:
 
 
 @needs_gpu
+@pytest.mark.parametrize("name", list(kernel_matrix()))
+def test_matrix_matches_evaluate(name: str) -> None:
+    import cupy
+
+    check_matrix_kernel(cupy, name, kernel_matrix()[name])
+
+
+@needs_gpu
 @pytest.mark.parametrize(
     "shape, axes",
-    [((3, 70_000), (1,)), ((5_000_000,), (0,)), ((20_000_000,), (0,)), ((70_000, 3), (0,))],
+    [
+        ((3, 70_000), (1,)),
+        ((5_000_000,), (0,)),
+        ((20_000_000,), (0,)),
+        ((70_000, 3), (0,)),
+        ((20_000, 300), (0,)),
+        ((600, 40, 70), (0, 2)),
+        ((3000, 5, 70), (0, 1)),
+    ],
 )
 def test_large_sums_are_accurate_and_deterministic(shape, axes) -> None:
     import cupy
