@@ -13,16 +13,20 @@ bit the values of the NumPy reference ``philox_values`` (and of the LLVM backend
   is whole, element by element when it is the last, partial one;
 - ``philox_<distribution>(out, size, counter, k0, k1)``: the ``__global__`` kernel, a
   grid-stride loop over the ``ceil(size / per_block)`` draw blocks, one Philox block per
-  thread iteration.
+  thread iteration;
+- ``philox_<distribution>_device(out, size, counter, key)``: the same kernel reading the
+  counter (one uint64) and the key (two uint32) from device memory, for a stream state
+  that lives on the GPU: nothing is copied to the host and the launch does not wait.
 
 The first three are ``__host__ __device__`` (the tests compile them into a host program
 and compare with the reference) and are guarded, so sources of several distributions may
 share one translation unit. ``out`` must be 16-byte aligned (CuPy's allocations are).
 
-``native_step(node)`` runs a ``PhiloxBits`` node on the GPU: it reads the key, counter and
-shape to the host (a few bytes: they are the launch's scalar arguments and the output's
-shape), allocates the output with CuPy and launches the kernel, compiled
-(``compile.compile_source``) and loaded once per process, distribution and device arch.
+``native_step(node)`` runs a ``PhiloxBits`` node on the GPU: it allocates the output with
+CuPy (the shape is read to the host, where it is almost always already: a constant) and
+launches the kernel, compiled (``compile.compile_source``) and loaded once per process,
+distribution and device arch; a key and counter on the device are read by the kernel
+(``_device`` entry), host ones are passed as scalars.
 
 >>> source = philox_source("uniform32")
 >>> 'extern "C" __global__ void __launch_bounds__(256) philox_uniform32(' in source
@@ -40,6 +44,7 @@ import numpy as np
 from jitgraph.backends.cuda.codegen import BLOCK
 from jitgraph.backends.cuda.compile import compile_source
 from jitgraph.backends.cuda.launch import MAX_GRID
+from jitgraph.backends.cuda.runtime import is_device_array, to_host
 from jitgraph.ir.graph import Node
 from jitgraph.ops.random import (
     DISTRIBUTIONS,
@@ -190,12 +195,25 @@ extern "C" __global__ void __launch_bounds__({BLOCK}) {kernel_name(distribution)
     }}
 }}
 """
+    kernel += f"""
+extern "C" __global__ void __launch_bounds__({BLOCK}) {kernel_name(distribution)}_device(
+    {t}* __restrict__ out, const long long size,
+    const unsigned long long* __restrict__ counter, const unsigned int* __restrict__ key) {{
+    const unsigned long long start = *counter;
+    const unsigned int k0 = key[0], k1 = key[1];
+    const long long blocks = (size + {count - 1}) / {count};
+    const long long step = (long long)gridDim.x * blockDim.x;
+    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < blocks; j += step) {{
+        jg_philox_{distribution}_fill_block(out, size, start, k0, k1, j);
+    }}
+}}
+"""
     header = f"// jitgraph: Philox4x32-10 draw, distribution {distribution!r}\n"
     return header + _ROUND_FUNCTION + "\n" + _block_functions(distribution) + "\n" + kernel
 
 
 # ============================================================================ running it
-_kernels: dict[tuple[str, str], Any] = {}
+_kernels: dict[tuple[str, int], Any] = {}
 
 
 def _cupy() -> Any:
@@ -204,27 +222,30 @@ def _cupy() -> Any:
     return cupy_module()
 
 
-def _kernel(distribution: str) -> Any:
-    """The loaded kernel of ``distribution`` for the current device (compiled and loaded
-    once per process and arch)."""
+def _kernel(distribution: str, entry: str) -> Any:
+    """The loaded kernel ``entry`` of ``distribution``'s module on the current device
+    (compiled once per arch, loaded once per process and device: a module belongs to one
+    device's context)."""
     cupy = _cupy()
-    arch = "sm_" + cupy.cuda.Device().compute_capability
-    if (distribution, arch) not in _kernels:
+    device = cupy.cuda.Device()
+    if (distribution, device.id) not in _kernels:
         module = cupy.cuda.function.Module()
-        module.load(compile_source(philox_source(distribution), arch))
-        # the module stays referenced with its function: unloading it would free the code
-        _kernels[(distribution, arch)] = (module, module.get_function(kernel_name(distribution)))
-    return _kernels[(distribution, arch)][1]
+        module.load(compile_source(philox_source(distribution), "sm_" + device.compute_capability))
+        # the module stays referenced with its functions: unloading it would free the code
+        _kernels[(distribution, device.id)] = module
+    return _kernels[(distribution, device.id)].get_function(entry)
 
 
 def philox_fill(
-    out: Any, key: Any, counter: int, distribution: str = "bits", grid: int | None = None
+    out: Any, key: Any, counter: Any, distribution: str = "bits", grid: int | None = None
 ) -> None:
     """Write elements ``0 <= i < out.size`` of the ``distribution`` draw (``key``: two
     words, ``counter``: taken mod 2**64) into ``out``, a C-contiguous, 16-byte aligned CuPy
-    array of the distribution's dtype. ``grid`` (blocks of ``BLOCK`` threads) defaults to
-    enough for one Philox block per thread, at most ``MAX_GRID``; any grid gives the same
-    values (the kernel's loop is grid-stride)."""
+    array of the distribution's dtype. ``key`` and ``counter`` are host values, or both
+    CuPy arrays (uint32 of shape (2,), uint64 of shape ()), which the kernel reads on the
+    device. ``grid`` (blocks of ``BLOCK`` threads) defaults to enough for one Philox block
+    per thread, at most ``MAX_GRID``; any grid gives the same values (the kernel's loop is
+    grid-stride)."""
     dtype = np.dtype(DISTRIBUTIONS[distribution].dtype)
     if out.dtype != dtype or not out.flags.c_contiguous:
         raise ValueError(
@@ -238,32 +259,36 @@ def philox_fill(
     blocks = -(-out.size // per_block(distribution))
     if grid is None:
         grid = min(-(-blocks // BLOCK), MAX_GRID)
-    words = (np.uint32(int(key[0]) & 0xFFFFFFFF), np.uint32(int(key[1]) & 0xFFFFFFFF))
-    arguments = (out, np.int64(out.size), np.uint64(int(counter) % 2**64), *words)
-    _kernel(distribution)((grid, 1, 1), (BLOCK, 1, 1), arguments)
-
-
-def _to_host(value: Any) -> np.ndarray:
-    """A small input (key, counter, shape) as a NumPy array: a device array is copied."""
-    from jitgraph.backends.cuda.runtime import to_host
-
-    return np.asarray(to_host(value))
+    if is_device_array(key) and is_device_array(counter):
+        cupy = _cupy()
+        state = (
+            cupy.ascontiguousarray(counter.astype(np.uint64, copy=False)).reshape(()),
+            cupy.ascontiguousarray(key.astype(np.uint32, copy=False)).reshape(2),
+        )
+        arguments: tuple[Any, ...] = (out, np.int64(out.size), *state)
+        entry = kernel_name(distribution) + "_device"
+    else:
+        key, counter = to_host(key), to_host(counter)
+        words = (np.uint32(int(key[0]) & 0xFFFFFFFF), np.uint32(int(key[1]) & 0xFFFFFFFF))
+        arguments = (out, np.int64(out.size), np.uint64(int(counter) % 2**64), *words)
+        entry = kernel_name(distribution)
+    _kernel(distribution, entry)((grid, 1, 1), (BLOCK, 1, 1), arguments)
 
 
 def native_step(node: Node) -> Callable[[list[Any]], list[Any]] | None:
     """The GPU computation of a ``PhiloxBits`` node (None for any other node): a step
     taking the values of (key, counter, shape), NumPy or CuPy, and returning the draw as a
-    new CuPy array of the node's output dtype. The three inputs are read to the host (a
-    few bytes; a device-resident key or counter costs one small copy each)."""
+    new CuPy array of the node's output dtype. A key and counter on the device stay there
+    (the kernel reads them); the shape is read to the host (it sizes the output)."""
     if not isinstance(node.op, PhiloxBits):
         return None
     distribution = node.op.distribution
     dtype = np.dtype(DISTRIBUTIONS[distribution].dtype)
 
     def step(arguments: list[Any]) -> list[Any]:
-        key, counter, shape = (_to_host(value) for value in arguments)
-        out = _cupy().empty(output_shape(shape), dtype=dtype)
-        philox_fill(out, key, int(counter), distribution)
+        key, counter, shape = arguments
+        out = _cupy().empty(output_shape(np.asarray(to_host(shape))), dtype=dtype)
+        philox_fill(out, key, counter, distribution)
         return [out]
 
     return step

@@ -199,7 +199,9 @@ def host_launches(
     CuPy whose ``empty`` makes ``HostArray``s: the launches made are recorded."""
     launches: list[tuple[Any, ...]] = []
 
-    def kernel(distribution: str) -> Callable[..., None]:
+    def kernel(distribution: str, entry: str) -> Callable[..., None]:
+        assert entry == kernel_name(distribution)  # host key and counter: the scalar entry
+
         def run(grid: tuple[int, ...], block: tuple[int, ...], arguments: tuple[Any, ...]) -> None:
             out, size, counter, k0, k1 = arguments
             assert isinstance(size, np.int64) and isinstance(counter, np.uint64)
