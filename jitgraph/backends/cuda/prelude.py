@@ -512,7 +512,7 @@ JG_DEVICE __half jg_minimum(__half x, __half y) {
 JG_DEVICE __half jg_nextafter(__half x, __half y) {
   float a = __half2float(x), b = __half2float(y);
   if (a != a || b != b) return __float2half_rn(a + b);
-  if (a == b) return y;  /* NumPy answers y (nextafter(0.0, -0.0) is -0.0) */
+  if (a == b) return x;  /* npy_half_nextafter answers x (float32/64's C nextafter: y) */
   if (a == 0.0f) return __ushort_as_half((unsigned short)((__half_as_ushort(y) & 0x8000u) | 1u));
   unsigned short bits = __half_as_ushort(x);
   return __ushort_as_half((unsigned short)(((a < b) != (a < 0.0f)) ? bits + 1 : bits - 1));

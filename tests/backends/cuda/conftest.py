@@ -18,20 +18,34 @@ Everything is restored afterwards (a real CuPy, if installed, comes back).
 
 Scripts use ``install_simulated_gpu()``, which returns the function that uninstalls it;
 load this file by path (``importlib.util.spec_from_file_location``) to reach it.
+
+``emulated_gpu`` is the simulated GPU with the generated CUDA code RUN: ``launch.launch``,
+``launch.prepare`` and ``random.native_step`` stay the real ones, ``compile.compile_source``
+returns the CUDA C source itself (as bytes), and the stand-in ``cupy.cuda.function.Module``
+compiles it for the host and runs its entries on the stand-in arrays' memory through the
+CUDA emulator (``emulator.py`` here; ``load_emulator()``, the fixture ``cuda_emulator``);
+``cupy.empty`` then allocates between guard bytes, so a kernel writing out of bounds
+raises. It skips the test where the emulator cannot run (no g++, no CUDA headers), saying
+why. Scripts use ``install_emulated_gpu()``.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
 SIMULATED = str(Path(__file__).resolve().parent / "simulated")
+EMULATOR = Path(__file__).resolve().parent / "emulator.py"
+EMULATOR_MODULE = "jitgraph_tests_cuda_emulator"
 _STANDIN_PACKAGES = ("cupy", "cupyx")
 
 
@@ -116,9 +130,67 @@ def _patch_everywhere(
     return patched
 
 
-def install_simulated_gpu() -> Callable[[], None]:
+def load_emulator() -> ModuleType:
+    """The CUDA emulator module (tests/backends/cuda/emulator.py), loaded once by path."""
+    module = sys.modules.get(EMULATOR_MODULE)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(EMULATOR_MODULE, EMULATOR)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[EMULATOR_MODULE] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+def emulated_compile_source(source: str, arch: str) -> bytes:
+    """``compile.compile_source`` under the emulator: the source itself, UTF-8 encoded
+    (the stand-in ``Module.load`` compiles it for the host)."""
+    if not re.fullmatch(r"sm_\d+[a-z]?", arch):
+        raise ValueError(f"compile_source: arch must look like 'sm_90', got {arch!r}")
+    return source.encode()
+
+
+def _forget_loaded_kernels() -> None:
+    """Drop the modules launch.py and random.py keep per process: loaded under one GPU
+    (simulated, emulated or real), they belong to it alone."""
+    for name, attribute in (
+        ("jitgraph.backends.cuda.launch", "_modules"),
+        ("jitgraph.backends.cuda.random", "_kernels"),
+    ):
+        cache = getattr(sys.modules.get(name), attribute, None)
+        if isinstance(cache, dict):
+            cache.clear()
+
+
+def install_emulated_gpu() -> Callable[[], None]:
+    """Install the emulated GPU (the simulated one running the generated CUDA C through
+    the emulator); returns ``uninstall``. The emulator must be available."""
+    emulator = load_emulator()
+    reason = emulator.available()
+    if reason is not None:
+        raise RuntimeError(reason)
+    for name in ("jitgraph.backends.cuda.launch", "jitgraph.backends.cuda.random"):
+        importlib.import_module(name)  # bound to compile_source now, so patched below
+    uninstall_simulated = install_simulated_gpu(emulate=True)
+    patched = _patch_everywhere(
+        "jitgraph.backends.cuda.compile", "compile_source", emulated_compile_source
+    )
+    sys.modules["cupy.cuda.function"].emulator = emulator
+    _forget_loaded_kernels()
+
+    def uninstall() -> None:
+        _forget_loaded_kernels()
+        for module, name, value in reversed(patched):
+            setattr(module, name, value)
+        uninstall_simulated()
+
+    return uninstall
+
+
+def install_simulated_gpu(emulate: bool = False) -> Callable[[], None]:
     """Install the simulated GPU in this process; returns ``uninstall``, which restores the
-    previous ``cupy`` modules, ``sys.path`` and the patched functions."""
+    previous ``cupy`` modules, ``sys.path`` and the patched functions. ``emulate``: keep
+    the real launch functions (``install_emulated_gpu`` runs their CUDA code)."""
     saved_modules = {n: m for n, m in sys.modules.items() if _is_cupy_module(n)}
     for name in saved_modules:
         del sys.modules[name]
@@ -126,11 +198,13 @@ def install_simulated_gpu() -> Callable[[], None]:
     importlib.invalidate_caches()
     importlib.import_module("cupy")
     importlib.import_module("cupyx")
-    patched = _patch_everywhere("jitgraph.backends.cuda.launch", "launch", simulated_launch)
-    patched += _patch_everywhere("jitgraph.backends.cuda.launch", "prepare", simulated_prepare)
-    patched += _patch_everywhere(
-        "jitgraph.backends.cuda.random", "native_step", simulated_native_step
-    )
+    patched: list[tuple[Any, str, Any]] = []
+    if not emulate:
+        patched += _patch_everywhere("jitgraph.backends.cuda.launch", "launch", simulated_launch)
+        patched += _patch_everywhere("jitgraph.backends.cuda.launch", "prepare", simulated_prepare)
+        patched += _patch_everywhere(
+            "jitgraph.backends.cuda.random", "native_step", simulated_native_step
+        )
     _forget_cached_modules()
 
     def uninstall() -> None:
@@ -151,6 +225,27 @@ def install_simulated_gpu() -> Callable[[], None]:
 def simulated_gpu() -> Iterator[Any]:
     """The simulated GPU for one test; yields the stand-in ``cupy`` module."""
     uninstall = install_simulated_gpu()
+    try:
+        yield sys.modules["cupy"]
+    finally:
+        uninstall()
+
+
+@pytest.fixture(scope="session")
+def cuda_emulator() -> ModuleType:
+    """The CUDA emulator module; skips the test where it cannot run here."""
+    emulator = load_emulator()
+    reason = emulator.available()
+    if reason is not None:
+        pytest.skip(reason)
+    return emulator
+
+
+@pytest.fixture
+def emulated_gpu(cuda_emulator: ModuleType) -> Iterator[Any]:
+    """The emulated GPU for one test (the generated CUDA C runs on the host); yields the
+    stand-in ``cupy`` module. Skips where the emulator cannot run."""
+    uninstall = install_emulated_gpu()
     try:
         yield sys.modules["cupy"]
     finally:

@@ -260,17 +260,21 @@ def test_known_gpu_differences_name_real_cases() -> None:
     assert all(reason.strip() for reason in KNOWN_GPU_DIFFERENCES.values())
 
 
-def unexpected_gpu_results(failures: dict[tuple[str, tuple[str, ...]], str]) -> list[str]:
-    """What the GPU test fails on: differences not listed in KNOWN_GPU_DIFFERENCES, and
-    listed cases that match NumPy now (remove them from the list)."""
+def unexpected_gpu_results(
+    failures: dict[tuple[str, tuple[str, ...]], str],
+    known: dict[tuple[str, tuple[str, ...]], str] = KNOWN_GPU_DIFFERENCES,
+    listing: str = "KNOWN_GPU_DIFFERENCES",
+) -> list[str]:
+    """What the GPU test fails on: differences not listed in ``known``, and listed cases
+    that match NumPy now (remove them from the list)."""
     problems = [
         f"{name}{combo}: {description}"
         for (name, combo), description in failures.items()
-        if (name, combo) not in KNOWN_GPU_DIFFERENCES
+        if (name, combo) not in known
     ]
     problems += [
-        f"{name}{combo}: listed in KNOWN_GPU_DIFFERENCES but matches NumPy now"
-        for name, combo in KNOWN_GPU_DIFFERENCES
+        f"{name}{combo}: listed in {listing} but matches NumPy now"
+        for name, combo in known
         if (name, combo) not in failures
     ]
     return problems

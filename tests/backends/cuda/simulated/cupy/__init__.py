@@ -13,8 +13,11 @@ It behaves as real CuPy where that matters to the backend:
   to the function of the same name here, else NumPy raises ``TypeError``.
 - ``empty`` returns garbage (all bits set: NaN, -1), as device memory is not cleared.
 - No CUDA code runs: ``RawKernel``, ``RawModule``, ``ElementwiseKernel`` and
-  ``cuda.function.Module`` raise ``NotImplementedError``; the fixture replaces the
-  backend's kernel launches by their NumPy evaluation.
+  ``cuda.function.Module`` raise ``NotImplementedError``; the fixture ``simulated_gpu``
+  replaces the backend's kernel launches by their NumPy evaluation. Under the fixture
+  ``emulated_gpu`` instead, ``cuda.function.Module`` runs the generated CUDA C on the host
+  (tests/backends/cuda/emulator.py), on the stand-in arrays' memory; ``empty`` then
+  allocates 256-byte aligned memory between guard bytes, checked after each launch.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -656,13 +660,62 @@ def _garbage(result: np.ndarray) -> ndarray:
     """Uninitialized device memory: every bit set (NaN, -1), never zeros by luck."""
     if result.dtype == np.bool_:
         result.fill(True)
-    elif result.size:
-        result.view(np.uint8).fill(0xFF)
+    elif result.size:  # a 0-d or Fortran-ordered array too: a flat view of its memory
+        result.reshape(-1, order="A").view(np.uint8).fill(0xFF)
     return _wrap(result)
 
 
 def empty(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
+    if cuda.function.emulator is not None:
+        return _garbage(_guarded_empty(_unwrap(shape), dtype, order))
     return _garbage(np.empty(_unwrap(shape), dtype=dtype, order=order))  # type: ignore[call-overload]
+
+
+# ---- guarded allocations (emulated GPU only): emulated kernels write into host memory, so
+# a write out of bounds would corrupt the process silently. ``empty`` then allocates, as
+# CuPy, 256-byte aligned memory, with at least 256 bytes of a known pattern on each side;
+# ``_check_guards`` (after each emulated launch) raises if a kernel wrote there.
+_GUARD = 256
+_GUARD_BYTE = 0xA5
+_guarded: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+_guard_spans: dict[int, tuple[int, int]] = {}
+
+
+def _guarded_empty(shape: Any, dtype: Any, order: str) -> np.ndarray:
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + 3 * _GUARD, np.uint8)
+    start = _GUARD + (-raw.ctypes.data) % _GUARD
+    raw[:start] = _GUARD_BYTE
+    raw[start + nbytes :] = _GUARD_BYTE
+    for key in [k for k in _guard_spans if k not in _guarded]:
+        del _guard_spans[key]
+    _guarded[id(raw)] = raw
+    _guard_spans[id(raw)] = (start, nbytes)
+    return raw[start : start + nbytes].view(dtype).reshape(shape, order=order)  # type: ignore[call-overload, no-any-return]
+
+
+def _check_guards(values: Any, what: str) -> None:
+    """Raise RuntimeError if memory next to a guarded allocation among ``values`` (device
+    arrays; others are skipped) was written (by ``what``)."""
+    for value in values:
+        if not isinstance(value, ndarray):
+            continue
+        root = value._array
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if _guarded.get(id(root)) is not root:
+            continue
+        start, nbytes = _guard_spans[id(root)]
+        outside = np.concatenate([root[:start], root[start + nbytes :]])
+        if np.any(outside != _GUARD_BYTE):
+            first = int(np.flatnonzero(outside != _GUARD_BYTE)[0])
+            offset = first - start if first < start else nbytes + first - start
+            raise RuntimeError(
+                f"{what} wrote outside a device array of {nbytes} bytes "
+                f"(at byte offset {offset} from its start)"
+            )
 
 
 def empty_like(

@@ -1,6 +1,6 @@
 """``cupy.cuda`` of the simulated GPU: one device (compute capability 9.0), a stream and
 events that only keep time (``time.perf_counter``), and no CUDA code (``function.Module``
-raises ``NotImplementedError``)."""
+raises ``NotImplementedError`` unless the fixture ``emulated_gpu`` emulates it)."""
 
 from __future__ import annotations
 
