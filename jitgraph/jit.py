@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from jitgraph import dtypes
-from jitgraph.backends.cuda.runtime import is_device_array
+from jitgraph.backends.cuda.runtime import is_device_array, to_device, to_host
 from jitgraph.compile.fastcall import MISS
 from jitgraph.ir.graph import Const, Var
 from jitgraph.ir.types import TensorType
@@ -207,6 +207,8 @@ class _Entry:
         self.function = function
         self.from_disk = from_disk
         self.record = (out_structure, sources)
+        if getattr(function, "output_device", "cpu") == "cuda":  # constants join the results
+            sources = [s if isinstance(s, int) else to_device(s) for s in sources]
         self.post = _post_processor(out_structure, sources, single=function._shape == "single")
         self.fast = function._fast_call if plain else None
 
@@ -233,7 +235,7 @@ def _post_processor(structure: Any, sources: list[Any], single: bool) -> Any:
 
 
 def _rebuild(structure: Any, sources: list[Any], results: list[np.ndarray]) -> Any:
-    leaves = (results[s] if isinstance(s, int) else np.array(s) for s in sources)
+    leaves = (results[s] if isinstance(s, int) else s.copy() for s in sources)
     return unflatten(structure, leaves)
 
 
@@ -251,7 +253,8 @@ def jit(
     """Compile ``fn`` by tracing it on abstract arrays (module docstring). Use as
     ``@jit``, ``@jit(static_argnums=...)`` or ``jit(fn, ...)``.
 
-    ``backend``: None (the configured mode and device), 'llvm' (FAST_RUN), 'reference'
+    ``backend``: None (the configured mode and device; on 'cuda' when an argument is a
+    CuPy or 'cuda' jnp array), 'llvm' (FAST_RUN), 'reference'
     (the NumPy interpreter) or 'cuda' (FAST_RUN on the GPU: arguments NumPy or CuPy
     arrays, results CuPy arrays; ``CudaUnavailableError`` without CuPy or a GPU).
 
@@ -373,6 +376,8 @@ class JitFunction:
             values.append(found[0])
             leaf_keys.append(found[1])
         mode = self._mode or _config_mode()
+        if self._mode is None and mode[0] != "REFERENCE" and any(map(is_device_array, values)):
+            mode = (mode[0], "cuda")  # GPU arguments (CuPy, 'cuda' jnp arrays): run there
         key = (mode, structure, tuple(leaf_keys), static_key)
         plain = not kwargs and not statics and all(s is LEAF for s in structure[0][1])
         return _Signature(key, values, structure, statics, plain, mode)
@@ -598,7 +603,7 @@ def _output_tree(result: Any, where: str) -> tuple[Any, list[Var], list[Any]]:
                 sources.append(len(outputs))
                 outputs.append(leaf._variable)
                 continue
-            leaf = leaf.value
+            leaf = to_host(leaf.value)  # a constant output; a 'cuda' one is copied
         elif not isinstance(leaf, (np.ndarray, np.generic, *_PYTHON_SCALARS)):
             raise TypeError(
                 f"{where}: the function returned a {type(leaf).__name__} at output"
@@ -628,6 +633,7 @@ def _freeze_captured(outputs: list[Var], inputs: list[Var]) -> list[Var]:
         seen.add(id(var))
         value = var.tag.get("value")
         if value is not None:
+            value = to_host(value)  # a 'cuda' jnp array's value: constants are host data
             mapping[var] = make_constant(value, TensorType(value.dtype, value.shape))
         elif var.owner is not None:
             stack.extend(var.owner.inputs)

@@ -11,6 +11,15 @@ reuses the compiled code without optimizing again.
 Under ``@jit`` the same functions build the traced graph: the arguments are symbolic
 inputs, and anything that needs a value raises :class:`TracerError`.
 
+Devices: an array lives on 'cpu' (a NumPy value) or 'cuda' (a CuPy value; made with
+``device='cuda'`` in a creation function, ``x.to_device('cuda')`` or ``jnp.asarray`` of a
+CuPy array). Every array is committed to its device: the pending graph of a result knows
+it (the ``device`` tag of its variables), a program runs on the device of its arrays, and
+arrays of different devices in one operation raise ValueError. NumPy arrays, lists and
+Python scalars are host data, moved to the device like the arguments of ``function``.
+Values reach the host only on request (``numpy.asarray``, ``float``, ``item``, ``tolist``,
+printing), as in JAX.
+
 >>> import jitgraph.numpy as jnp
 >>> x = jnp.arange(4.0)
 >>> y = jnp.exp(x) * 2 + 1      # nothing computed yet
@@ -32,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from jitgraph import dtypes
+from jitgraph.backends.cuda import runtime
 from jitgraph.ir.graph import Const, Node, Var, user_source_line
 from jitgraph.ir.types import TensorType
 
@@ -86,6 +96,10 @@ class ndarray:  # noqa: N801 - NumPy's name
     Make one with ``jnp.asarray``/``jnp.array`` or any creation function. Values are
     immutable except through the array's own in-place operators and item assignment,
     which rebind this array (other arrays made from it keep their values).
+
+    ``device`` is 'cpu' or 'cuda' (a CuPy value, see the module docstring). Conversions
+    to host values (``numpy.asarray(x)``, ``float(x)``, ``x.item()``, ``x.tolist()``,
+    ``repr``) copy a 'cuda' array's value to the host; operations keep it on the GPU.
     """
 
     __slots__ = ("_var", "_value", "_base", "_views", "__weakref__")
@@ -93,7 +107,7 @@ class ndarray:  # noqa: N801 - NumPy's name
     __hash__ = None  # type: ignore[assignment]  # arrays compare elementwise
 
     _var: Var | None
-    _value: np.ndarray | None
+    _value: Any  # a NumPy array, a CuPy array ('cuda'), or None while pending
     _base: ndarray | None
     _views: weakref.WeakValueDictionary[int, ndarray] | None
 
@@ -118,7 +132,7 @@ class ndarray:  # noqa: N801 - NumPy's name
         """The graph variable of this array (a leaf holding its value when concrete)."""
         var = self._var
         if var is None:
-            var = self._var = leaf(self._value)  # type: ignore[arg-type]
+            var = self._var = leaf(self._value)
         return var
 
     # ---- what NumPy code reads without computing
@@ -156,15 +170,23 @@ class ndarray:  # noqa: N801 - NumPy's name
 
     @property
     def device(self) -> str:
-        return "cpu"
+        """'cpu' or 'cuda': where the value lives (a pending array: where it will)."""
+        if self._value is not None:
+            return "cuda" if runtime.is_device_array(self._value) else "cpu"
+        return graph_device(self._var) or "cpu"  # type: ignore[arg-type]
 
     def to_device(self, device: Any, /, *, stream: Any = None) -> ndarray:
-        if device not in ("cpu", None):
-            raise ValueError(
-                f"to_device: jitgraph.numpy arrays live on 'cpu', got {device!r} (to run "
-                "NumPy-style code on the GPU, compile it with jit(fn, backend='cuda'))"
-            )
-        return self
+        """This array on ``device`` ('cpu', 'cuda' or an alias such as 'gpu'): itself when
+        it is there already, else a copy there (a pending array is computed first, on its
+        own device). 'cuda' without CuPy or a GPU raises ``CudaUnavailableError``.
+
+        >>> import jitgraph.numpy as jnp
+        >>> jnp.arange(3).to_device("cpu").device
+        'cpu'
+        """
+        if stream is not None:
+            raise ValueError("to_device: stream= is not supported (CuPy's current stream is used)")
+        return move_to(self, device)
 
     def __array_namespace__(self, *, api_version: str | None = None) -> Any:
         if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12"):
@@ -175,14 +197,18 @@ class ndarray:  # noqa: N801 - NumPy's name
 
     # ---- values
     @property
-    def value(self) -> np.ndarray:
-        """The NumPy value (read-only), computing the pending graph if needed."""
+    def value(self) -> Any:
+        """The value where it lives, computing the pending graph if needed: a read-only
+        NumPy array ('cpu') or a CuPy array ('cuda', not copied: do not write to it)."""
         if self._value is None:
             evaluate([self])
-        return self._value  # type: ignore[return-value]
+        return self._value
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        value = self.value
+        """The NumPy value; a 'cuda' array is copied to the host (``copy=False`` raises)."""
+        if copy is False and self.device == "cuda":
+            raise ValueError("__array__: copy=False, but a 'cuda' array is copied to the host")
+        value = concrete(self, "numpy.asarray() of an array")
         if dtype is not None and np.dtype(dtype) != value.dtype:
             if copy is False:
                 raise ValueError(f"__array__: converting {value.dtype} to {dtype} needs a copy")
@@ -245,18 +271,18 @@ class ndarray:  # noqa: N801 - NumPy's name
     def __repr__(self) -> str:
         if is_traced(self):
             return f"traced ndarray({self._var.type})"  # type: ignore[union-attr]
-        text = repr(self.value)
+        text = repr(concrete(self, "repr()"))
         return "jnp." + text if text.startswith("array(") else text
 
     def __str__(self) -> str:
         if is_traced(self):
             return repr(self)
-        return str(self.value)
+        return str(concrete(self, "str()"))
 
     def __format__(self, spec: str) -> str:
         if is_traced(self):
             return format(repr(self), spec)
-        value = self.value
+        value = concrete(self, "format()")
         return format(value.item() if value.ndim == 0 else value, spec)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -276,6 +302,10 @@ class ndarray:  # noqa: N801 - NumPy's name
         dl_device: tuple[int, int] | None = None,
         copy: bool | None = None,
     ) -> Any:
+        if self.device == "cuda":  # CuPy's own export, on the GPU
+            given = {"stream": stream, "max_version": max_version, "dl_device": dl_device}
+            given["copy"] = copy
+            return self.value.__dlpack__(**{k: v for k, v in given.items() if v is not None})
         if stream is not None:
             raise ValueError("__dlpack__: stream must be None for CPU arrays")
         if dl_device not in (None, (1, 0)):
@@ -287,6 +317,8 @@ class ndarray:  # noqa: N801 - NumPy's name
         return value.__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple[int, int]:
+        if self.device == "cuda":
+            return (2, int(self.value.device.id))  # kDLCUDA, CuPy's device
         return (1, 0)  # kDLCPU
 
     # ---- operators (elementwise with NumPy's loop dtypes; reflected forms swap operands)
@@ -539,7 +571,7 @@ def _static_shape(x: ndarray) -> tuple[Any, ...]:
 
 
 def _rebuild(value: np.ndarray) -> ndarray:
-    return wrap_value(value)
+    return wrap_value(value)  # a pickled 'cuda' array comes back on the host
 
 
 def _namespace() -> Any:
@@ -549,16 +581,93 @@ def _namespace() -> Any:
 
 
 # ----------------------------------------------------------------------------- leaves
-def leaf(value: np.ndarray) -> Var:
-    """A graph input holding ``value`` (read-only): the evaluator passes it as an argument."""
+def leaf(value: Any, committed: bool = True) -> Var:
+    """A graph input holding ``value`` (read-only): the evaluator passes it as an argument.
+    ``committed``: the value of a jnp array, whose device (the ``device`` tag) binds the
+    program; else host data (a NumPy operand) that goes wherever the program runs."""
     if value.dtype.name not in dtypes.ALL:
         raise TypeError(f"jitgraph.numpy has no dtype {value.dtype} (from {value!r:.60})")
-    if not value.dtype.isnative:  # compiled code reads the machine's byte order
+    on_device = runtime.is_device_array(value)
+    if not value.dtype.isnative and not on_device:  # compiled code reads native byte order
         value = value.astype(value.dtype.newbyteorder("="))
         value.flags.writeable = False
     var = TensorType(value.dtype, value.shape).make_variable()
     var.tag["value"] = value
+    if committed or on_device:
+        var.tag["device"] = "cuda" if on_device else "cpu"
     return var
+
+
+# ----------------------------------------------------------------------------- devices
+def graph_device(var: Var) -> str | None:
+    """The device ``var`` computes on: the ``device`` tag of the committed leaves and
+    results it comes from (None: host data and constants only, or under ``@jit``).
+    Arrays of different devices raise ValueError naming both."""
+    found = var.tag.get("device")
+    if found is not None or var.owner is None or _trace.depth:
+        return found
+    devices: set[str] = set()
+    stack = list(var.owner.inputs)
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        tagged = current.tag.get("device")
+        if tagged is not None:
+            devices.add(tagged)
+        elif current.owner is not None and "value" not in current.tag:
+            stack.extend(current.owner.inputs)
+    if len(devices) > 1:
+        raise ValueError(
+            f"{var.owner.op}: its operands are on different devices ('cpu' and 'cuda') (at "
+            f"{user_source_line()}); jitgraph.numpy moves no committed array implicitly: "
+            "move one with x.to_device('cuda') or x.to_device('cpu')"
+        )
+    device = devices.pop() if devices else None
+    if device is not None:
+        var.tag["device"] = device
+    return device
+
+
+def device_of(*args: Any) -> str:
+    """'cuda' when one of ``args`` (jnp arrays; lists and tuples are searched) is on
+    the GPU, else 'cpu': where a result computed on the host from them belongs."""
+    for a in args:
+        if isinstance(a, ndarray) and not is_traced(a) and a.device == "cuda":
+            return "cuda"
+        if isinstance(a, (list, tuple)) and device_of(*a) == "cuda":
+            return "cuda"
+    return "cpu"
+
+
+def check_device(device: Any, what: str) -> str | None:
+    """``device`` as 'cpu' or 'cuda' (None stays None); 'cuda' checks now that CuPy and
+    a GPU are there (``CudaUnavailableError``), before anything is built."""
+    if device is None:
+        return None
+    from jitgraph.config import canonical_device
+
+    try:
+        name = canonical_device(device)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    if name == "cuda":
+        runtime.cupy_module()
+    return name
+
+
+def move_to(x: ndarray, device: Any, what: str = "to_device") -> ndarray:
+    """``x`` on ``device`` (None: where it is): itself, or a copy made by one explicit
+    transfer. Under ``@jit`` a traced array stays as it is (the backend decides)."""
+    target = check_device(device, what)
+    if target is None or is_traced(x) or x.device == target:
+        return x
+    value = x.value
+    if target == "cuda":
+        return wrap_value(runtime.to_device(value))
+    return wrap_value(runtime.to_host(value))
 
 
 # Pending arrays the user still holds, by id of their variable: an evaluation also computes
@@ -595,6 +704,10 @@ def wrap(var: Var) -> ndarray:
     array = ndarray._make(var, None)
     owner = var.owner
     if owner is not None and not _trace.depth:
+        # Tags the result (raising for operands of different devices); a result of host
+        # data only (lists, NumPy arrays, constants) is a 'cpu' array like any other.
+        if graph_device(var) is None:
+            var.tag["device"] = "cpu"
         _live[id(var)] = array
         pending = 1 + sum(v.tag.get("pending", 0) for v in owner.inputs)
         var.tag["pending"] = pending
@@ -603,12 +716,19 @@ def wrap(var: Var) -> ndarray:
     return array
 
 
-def wrap_value(value: Any) -> ndarray:
-    """A concrete array holding ``value`` (not copied; made read-only)."""
-    value = np.asarray(value)
+def wrap_value(value: Any, device: str | None = None) -> ndarray:
+    """A concrete array holding ``value`` (not copied; a NumPy value is made read-only),
+    a CuPy value on 'cuda'. ``device``: where the array goes (a host value computed for
+    a 'cuda' input goes back to the GPU)."""
+    if not runtime.is_device_array(value):
+        value = np.asarray(value)
     if value.dtype.name not in dtypes.ALL:
         raise TypeError(f"jitgraph.numpy has no dtype {value.dtype}")
-    if value.flags.writeable:
+    if device == "cuda":
+        value = runtime.to_device(value)
+    elif device == "cpu":
+        value = runtime.to_host(value)
+    if isinstance(value, np.ndarray) and value.flags.writeable:
         value.flags.writeable = False
     return ndarray._make(None, value)
 
@@ -664,9 +784,11 @@ def as_var(x: Any, dtype: Any = None) -> Var:
         value = x.copy() if x.flags.writeable else x
         if value.flags.writeable:
             value.flags.writeable = False
-        var = leaf(value)
+        var = leaf(value, committed=False)
     elif isinstance(x, np.generic):
-        var = leaf(np.asarray(x))
+        var = leaf(np.asarray(x), committed=False)
+    elif runtime.is_device_array(x):  # a CuPy array: a 'cuda' operand, not copied
+        var = leaf(x)
     elif isinstance(x, (list, tuple)) and _contains_array(x):
         var = _namespace().stack([as_var(v) for v in x])._variable
     else:
@@ -677,7 +799,7 @@ def as_var(x: Any, dtype: Any = None) -> Var:
         if value.dtype == object:
             raise TypeError(f"cannot make an array from {type(x).__name__} (it gave dtype object)")
         value.flags.writeable = False
-        var = leaf(value)
+        var = leaf(value, committed=False)
     if dtype is not None:
         name = dtypes.canonical(dtype)
         if var.type.dtype != name:
@@ -874,16 +996,19 @@ def is_traced(x: Any) -> bool:
 
 
 def concrete(x: Any, what: str) -> np.ndarray:
-    """The NumPy value of ``x``; under ``@jit``, a traced ``x`` raises TracerError."""
+    """The NumPy value of ``x`` on the host (a 'cuda' array's value is copied: a host
+    conversion the caller asked for); under ``@jit``, a traced ``x`` raises TracerError."""
     if isinstance(x, ndarray):
         if x._value is not None:
-            return x._value
+            return runtime.to_host(x._value)
         if is_traced(x):
             raise TracerError(
                 f"{what} needs the value of a traced array, which exists only when the "
                 f"compiled function runs (at {user_source_line()}). {_hint()}"
             )
-        return x.value
+        return runtime.to_host(x.value)
+    if runtime.is_device_array(x):
+        return runtime.to_host(x)
     return np.asarray(x)
 
 
@@ -968,7 +1093,7 @@ def _general_type(var: Var) -> TensorType:
     return TensorType(var.type.dtype, tuple(1 if d == 1 else None for d in var.type.shape))
 
 
-def _compile(leaves: Sequence[Var], targets: Sequence[Var]) -> _Program:
+def _compile(leaves: Sequence[Var], targets: Sequence[Var], device: str) -> _Program:
     from jitgraph.compile.function import function
     from jitgraph.ir.rebuild import replace
 
@@ -981,9 +1106,9 @@ def _compile(leaves: Sequence[Var], targets: Sequence[Var]) -> _Program:
         exact = True
         fresh = {leaf: leaf.type.make_variable() for leaf in leaves}
         outputs = replace(list(targets), fresh)
-    # Arrays of jitgraph.numpy hold NumPy values: their programs run on the host whatever
-    # the ``device`` flag says (jit(backend='cuda') runs NumPy-style code on the GPU).
-    fn = function(list(fresh.values()), outputs, on_unused_input="ignore", device="cpu")
+    # A program runs on its arrays' device whatever the ``device`` flag says; on 'cuda'
+    # its results are CuPy arrays (function's explicit device, no output_device).
+    fn = function(list(fresh.values()), outputs, on_unused_input="ignore", device=device)
     fn.trust_input = True
     STATS["compiles"] += 1
     return _Program(fn, exact)
@@ -1032,13 +1157,17 @@ def evaluate(arrays: Sequence[ndarray]) -> None:
         return [a._var for a in extra]  # type: ignore[misc]
 
     leaves, _, key = _collect(targets, live_outputs)
+    device = _program_device(leaves)
     values = [leaf.tag["value"] for leaf in leaves]
+    if device == "cuda":  # host data (NumPy operands) goes to the GPU, as function() does
+        values = [runtime.to_device(v) for v in values]
+    key = (key, device)
     program = _lookup(key)
     if program is not None and program.exact:
         key = (key, tuple(v.shape for v in values))
         program = _lookup(key)
     if program is None:
-        program = _compile(leaves, targets)
+        program = _compile(leaves, targets, device)
         if program.exact:
             _remember(key, program)  # marks the structure as shape-specialized
             key = (key, tuple(v.shape for v in values))
@@ -1049,14 +1178,28 @@ def evaluate(arrays: Sequence[ndarray]) -> None:
         results = [results]
     by_var: dict[int, np.ndarray] = {}
     for var, result in zip(targets, results, strict=True):
-        result = np.asarray(result)
-        if result.flags.writeable:
-            result.flags.writeable = False
+        if device == "cpu":
+            result = np.asarray(result)
+            if result.flags.writeable:
+                result.flags.writeable = False
         var.tag["value"] = result
         var.tag.pop("pending", None)
         by_var[id(var)] = result
     for a in pending:
         a._value = by_var[id(a._var)]
+
+
+def _program_device(leaves: Sequence[Var]) -> str:
+    """The device a program of these leaves runs on: their committed device, 'cpu' when
+    none is; committed leaves of both devices raise ValueError (as ``graph_device``)."""
+    devices: set[str] = {leaf.tag["device"] for leaf in leaves if "device" in leaf.tag}
+    if len(devices) > 1:
+        raise ValueError(
+            "an expression combines arrays on different devices ('cpu' and 'cuda'); "
+            "jitgraph.numpy moves no committed array implicitly: move one with "
+            "x.to_device('cuda') or x.to_device('cpu')"
+        )
+    return devices.pop() if devices else "cpu"
 
 
 def program_cache_clear() -> None:
@@ -1137,13 +1280,15 @@ def _to_numpy(x: Any) -> Any:
     return x
 
 
-def _from_numpy(x: Any) -> Any:
+def _from_numpy(x: Any, device: str = "cpu") -> Any:
+    """A NumPy function's result as jnp arrays on ``device`` (that of the jnp inputs: a
+    function without a jnp counterpart runs on the host, its result goes back)."""
     if isinstance(x, np.ndarray) and x.dtype.name in dtypes.ALL:
-        return wrap_value(x)
+        return wrap_value(x, device)
     if isinstance(x, tuple):
-        return tuple(_from_numpy(v) for v in x)
+        return tuple(_from_numpy(v, device) for v in x)
     if isinstance(x, list):
-        return [_from_numpy(v) for v in x]
+        return [_from_numpy(v, device) for v in x]
     return x
 
 
@@ -1182,7 +1327,8 @@ def _array_ufunc(self: ndarray, ufunc: np.ufunc, method: str, *inputs: Any, **kw
     if target is not None:
         result = target(*inputs, **kwargs)
     else:
-        result = _from_numpy(getattr(ufunc, method)(*_to_numpy(inputs), **kwargs))
+        result = getattr(ufunc, method)(*_to_numpy(inputs), **kwargs)
+        result = _from_numpy(result, device_of(*inputs))
     if out is not None:
         return _write_out(out, result)
     return result
@@ -1223,7 +1369,8 @@ def _array_function(
     target = getattr(owner, func.__name__, None) if owner is not None else None
     if target is not None and callable(target) and _accepts(target, args, kwargs):
         return target(*args, **kwargs)
-    return _from_numpy(func(*_to_numpy(list(args)), **_to_numpy(kwargs)))
+    result = func(*_to_numpy(list(args)), **_to_numpy(kwargs))
+    return _from_numpy(result, device_of(*args, *kwargs.values()))
 
 
 ndarray.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]

@@ -10,6 +10,11 @@ nodes (alloc, arange, eye, tri) instead, with the same result.
 to it); ``copy=False`` shares its memory instead, so later writes to that NumPy array
 reach the jnp array, including results not yet computed from it.
 
+``device=`` ('cpu', 'cuda' or an alias such as 'gpu'; None: the host, or the device of a
+jnp or CuPy input) places the result: a 'cuda' array is made on the host, then copied to
+the GPU once. ``asarray`` of a CuPy array gives a 'cuda' array sharing its memory. 'cuda'
+without CuPy or a GPU raises ``CudaUnavailableError`` before anything is made.
+
 >>> import jitgraph.numpy as jnp
 >>> jnp.zeros((2, 3)).dtype, jnp.arange(5).dtype, jnp.full(2, 7).tolist()
 (dtype('float64'), dtype('int64'), [7, 7])
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import jitgraph.tensor as T
+from jitgraph.backends.cuda import runtime
 from jitgraph.ir.graph import Var
 from jitgraph.numpy import _core
 from jitgraph.numpy._core import ndarray
@@ -35,12 +41,13 @@ _STRING_KINDS = "OSUVMm"
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check_device(device: Any, what: str) -> None:
-    if device not in (None, "cpu"):
-        raise ValueError(
-            f"{what}: device must be None or 'cpu', got {device!r} (jitgraph.numpy arrays "
-            "live on the host; jit(fn, backend='cuda') runs NumPy-style code on the GPU)"
-        )
+def _check_device(device: Any, what: str) -> str | None:
+    """``device`` as 'cpu'/'cuda' (None stays None), checked before anything is made."""
+    return _core.check_device(device, what)
+
+
+def _place(x: ndarray, device: str | None) -> ndarray:
+    return _core.move_to(x, device)
 
 
 def _check_like(like: Any, what: str) -> None:
@@ -102,15 +109,27 @@ def asarray(
 
     jnp arrays pass through (``copy=True``: a new array object of the same value).
     A writeable NumPy array is copied unless ``copy=False``, which shares its memory;
-    ``copy=False`` raises ValueError where a copy or a cast is needed.
+    ``copy=False`` raises ValueError where a copy or a cast is needed. ``device``:
+    'cpu' or 'cuda' (None: the host, or a jnp or CuPy array's own device); a CuPy array
+    gives a 'cuda' array sharing its memory unless ``copy=True``.
 
     >>> import numpy as np, jitgraph.numpy as jnp
     >>> jnp.asarray([1, 2.5]).dtype, jnp.asarray(np.int8(3), dtype="float32").dtype
     (dtype('float64'), dtype('float32'))
     """
-    _check_device(device, "asarray")
+    place = _check_device(device, "asarray")
     _check_like(like, "asarray")
     target = _as_dtype(dtype, "asarray")
+    if isinstance(obj, ndarray) and place not in (None, obj.device):
+        if copy is False:
+            raise ValueError(f"asarray: copy=False but moving to {place!r} needs a copy")
+        return _place(asarray(obj, dtype=dtype), place)
+    if runtime.is_device_array(obj):
+        return _from_device_array(obj, target, place, copy)
+    if place == "cuda":
+        if copy is False:
+            raise ValueError("asarray: copy=False but copying host data to 'cuda' needs a copy")
+        return _place(asarray(obj, dtype=dtype, copy=None if copy is None else True), place)
     if isinstance(obj, ndarray):
         if target is None or target == obj.dtype:
             return _core.wrap(obj._variable) if copy else obj
@@ -139,12 +158,35 @@ def asarray(
     return _wrap_checked(np.array(obj, dtype=target, copy=True), obj)
 
 
-def _wrap_checked(value: np.ndarray, obj: Any) -> ndarray:
-    if value.dtype.kind in _STRING_KINDS:
+def _from_device_array(obj: Any, target: Any, place: str | None, copy: bool | None) -> ndarray:
+    """``asarray`` of a CuPy array: a 'cuda' array sharing its memory (``copy=True``, a
+    dtype change: a copy on the GPU); ``device='cpu'`` copies it to the host."""
+    if place == "cpu":
+        if copy is False:
+            raise ValueError("asarray: copy=False but moving a CuPy array to 'cpu' needs a copy")
+        return asarray(runtime.to_host(obj), dtype=target, copy=None)
+    if target is not None and target != obj.dtype:
+        if copy is False:
+            raise ValueError(
+                f"asarray: copy=False but converting the {obj.dtype} array to {target} needs a copy"
+            )
+        obj = obj.astype(target)
+    elif copy:
+        obj = obj.copy()
+    _check_kind(obj.dtype, obj)
+    return _core.wrap_value(obj)
+
+
+def _check_kind(dtype: np.dtype[Any], obj: Any) -> None:
+    if dtype.kind in _STRING_KINDS:
         raise TypeError(
-            f"asarray: jitgraph.numpy has no {value.dtype} arrays (from a "
+            f"asarray: jitgraph.numpy has no {dtype} arrays (from a "
             f"{type(obj).__name__}); only bool, integer, floating and complex dtypes"
         )
+
+
+def _wrap_checked(value: np.ndarray, obj: Any) -> ndarray:
+    _check_kind(value.dtype, obj)
     if not value.dtype.isnative:
         value = value.astype(value.dtype.newbyteorder("="))
     return _core.wrap_value(value)
@@ -164,14 +206,16 @@ def array(
     subok: bool = False,
     ndmin: int = 0,
     like: Any = None,
+    device: Any = None,
 ) -> ndarray:
-    """NumPy's array: ``asarray`` that copies by default, with ``ndmin`` leading axes.
+    """NumPy's array: ``asarray`` that copies by default, with ``ndmin`` leading axes
+    (``device`` as in ``asarray``).
 
     >>> import jitgraph.numpy as jnp
     >>> jnp.array([1, 2], ndmin=3).shape
     (1, 1, 2)
     """
-    result = asarray(object, dtype=dtype, copy=copy, like=like)
+    result = asarray(object, dtype=dtype, copy=copy, like=like, device=device)
     missing = int(ndmin) - result.ndim
     if missing <= 0:
         return result
@@ -190,12 +234,16 @@ def ascontiguousarray(a: Any, dtype: Any = None, *, like: Any = None) -> ndarray
 
 
 def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> ndarray:
-    """An array from a DLPack producer (copied unless ``copy=False``)."""
-    _check_device(device, "from_dlpack")
-    if isinstance(x, ndarray):
-        return asarray(x, copy=copy)
+    """An array from a DLPack producer (copied unless ``copy=False``); a producer on a
+    CUDA device (``__dlpack_device__()[0] == 2``) is imported by CuPy, on the GPU."""
+    place = _check_device(device, "from_dlpack")
+    if isinstance(x, ndarray) or runtime.is_device_array(x):
+        return asarray(x, copy=copy, device=place)
+    where = getattr(x, "__dlpack_device__", None)
+    if where is not None and where()[0] == 2:  # kDLCUDA
+        return asarray(runtime.cupy_module().from_dlpack(x), copy=copy, device=place)
     value = np.from_dlpack(x, copy=copy)
-    return asarray(value, copy=copy)
+    return asarray(value, copy=copy, device=place)
 
 
 # ----------------------------------------------------------------------------- filled arrays
@@ -229,27 +277,27 @@ def zeros(
     >>> jnp.zeros((2, 0)).shape
     (2, 0)
     """
-    _check_device(device, "zeros")
+    place = _check_device(device, "zeros")
     _check_like(like, "zeros")
-    return _filled(_entries(shape), 0, _default(dtype, "zeros"))
+    return _place(_filled(_entries(shape), 0, _default(dtype, "zeros")), place)
 
 
 def ones(
     shape: Any, dtype: Any = None, order: Any = "C", *, device: Any = None, like: Any = None
 ) -> ndarray:
     """An array of ones (float64 unless ``dtype``)."""
-    _check_device(device, "ones")
+    place = _check_device(device, "ones")
     _check_like(like, "ones")
-    return _filled(_entries(shape), 1, _default(dtype, "ones"))
+    return _place(_filled(_entries(shape), 1, _default(dtype, "ones")), place)
 
 
 def empty(
     shape: Any, dtype: Any = None, order: Any = "C", *, device: Any = None, like: Any = None
 ) -> ndarray:
     """An array of ``shape`` (its values are unspecified in NumPy; here they are zeros)."""
-    _check_device(device, "empty")
+    place = _check_device(device, "empty")
     _check_like(like, "empty")
-    return _filled(_entries(shape), 0, _default(dtype, "empty"))
+    return _place(_filled(_entries(shape), 0, _default(dtype, "empty")), place)
 
 
 def full(
@@ -268,10 +316,11 @@ def full(
     >>> jnp.full((2,), 1.5).dtype, jnp.full((2,), True).dtype
     (dtype('float64'), dtype('bool'))
     """
-    _check_device(device, "full")
+    place = _check_device(device, "full")
     _check_like(like, "full")
     target = _default(dtype, "full", _core.dtype_of(fill_value))
-    return _filled(_entries(shape), fill_value, target)
+    result = _filled(_entries(shape), fill_value, target)
+    return _place(result, place or _core.device_of(fill_value))
 
 
 def _entries(shape: Any) -> list[Any]:
@@ -296,8 +345,8 @@ def zeros_like(
     *, device: Any = None,
 ) -> ndarray:  # fmt: skip
     """Zeros with ``a``'s shape and dtype (unless ``shape``/``dtype``)."""
-    _check_device(device, "zeros_like")
-    return _like(a, 0, dtype, shape, "zeros_like")
+    place = _check_device(device, "zeros_like")
+    return _place(_like(a, 0, dtype, shape, "zeros_like"), place or _core.device_of(a))
 
 
 def ones_like(
@@ -305,8 +354,8 @@ def ones_like(
     *, device: Any = None,
 ) -> ndarray:  # fmt: skip
     """Ones with ``a``'s shape and dtype (unless ``shape``/``dtype``)."""
-    _check_device(device, "ones_like")
-    return _like(a, 1, dtype, shape, "ones_like")
+    place = _check_device(device, "ones_like")
+    return _place(_like(a, 1, dtype, shape, "ones_like"), place or _core.device_of(a))
 
 
 def empty_like(
@@ -314,8 +363,10 @@ def empty_like(
     shape: Any = None, *, device: Any = None,
 ) -> ndarray:  # fmt: skip
     """An array with ``prototype``'s shape and dtype (zeros here)."""
-    _check_device(device, "empty_like")
-    return _like(prototype, 0, dtype, shape, "empty_like")
+    place = _check_device(device, "empty_like")
+    return _place(
+        _like(prototype, 0, dtype, shape, "empty_like"), place or _core.device_of(prototype)
+    )
 
 
 def full_like(
@@ -328,8 +379,8 @@ def full_like(
     >>> jnp.full_like(jnp.arange(3), 2.7).tolist()
     [2, 2, 2]
     """
-    _check_device(device, "full_like")
-    return _like(a, fill_value, dtype, shape, "full_like")
+    place = _check_device(device, "full_like")
+    return _place(_like(a, fill_value, dtype, shape, "full_like"), place or _core.device_of(a))
 
 
 # ----------------------------------------------------------------------------- ranges
@@ -350,12 +401,12 @@ def arange(
     >>> jnp.arange(1, 2, 0.25).tolist(), jnp.arange(3).dtype
     ([1.0, 1.25, 1.5, 1.75], dtype('int64'))
     """
-    _check_device(device, "arange")
+    place = _check_device(device, "arange")
     _check_like(like, "arange")
     target = _as_dtype(dtype, "arange")
     bounds = [_number(v, "arange") for v in (start, stop, step)]
     if not any(isinstance(b, Var) for b in bounds):
-        return _wrap_checked(np.arange(*bounds, dtype=target), start)
+        return _place(_wrap_checked(np.arange(*bounds, dtype=target), start), place)
     begin, end, stride = bounds
     if end is None:
         begin, end = 0, begin
@@ -391,7 +442,7 @@ def linspace(
     >>> jnp.linspace(0, 1, 5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    _check_device(device, "linspace")
+    place = _check_device(device, "linspace") or _core.device_of(start, stop)
     target = _as_dtype(dtype, "linspace")
     count = _count(num, "linspace")
     if not (_core.is_traced(start) or _core.is_traced(stop)):
@@ -399,7 +450,7 @@ def linspace(
         result = np.linspace(
             begin, end, num=count, endpoint=endpoint, retstep=True, dtype=target, axis=axis
         )
-        out = _wrap_checked(result[0], start)
+        out = _place(_wrap_checked(result[0], start), place)
         return (out, result[1]) if retstep else out
     if axis != 0 or _ndim(start) or _ndim(stop):
         raise NotImplementedError("linspace under @jit: only scalar start and stop, axis=0")
@@ -484,9 +535,9 @@ def eye(
     >>> jnp.eye(2, 3, k=1).tolist()
     [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    _check_device(device, "eye")
+    place = _check_device(device, "eye")
     _check_like(like, "eye")
-    return _matrix(Eye, np.eye, N, M, k, _default(dtype, "eye"))
+    return _place(_matrix(Eye, np.eye, N, M, k, _default(dtype, "eye")), place)
 
 
 def identity(n: Any, dtype: Any = None, *, like: Any = None) -> ndarray:
@@ -555,7 +606,7 @@ def _triangle(m: Any, k: Any, lower: bool) -> ndarray:
     else:
         diagonal = int(offset) if lower else int(offset) - 1
         below_value = np.tri(int(rows), int(columns), diagonal, dtype=np.bool_)
-        mask = _core.wrap_value(below_value if lower else np.logical_not(below_value))
+        mask = _core.wrap(_core.as_var(below_value if lower else np.logical_not(below_value)))
     zero = _core.as_var(np.zeros((), dtype=x.dtype))
     return _core.wrap(switch(mask._variable, var, zero))
 

@@ -144,9 +144,14 @@ def astype(
     casting: Any = "unsafe",
 ) -> _core.ndarray:
     """``x`` cast to ``dtype`` as NumPy casts (complex to real keeps the real part, with
-    NumPy's ComplexWarning). ``casting`` checks the cast with NumPy's rule first."""
-    if device not in (None, "cpu"):
-        raise ValueError(f"astype: device must be 'cpu' or None, got {device!r}")
+    NumPy's ComplexWarning). ``casting`` checks the cast with NumPy's rule first.
+    ``device``: the result moved there (``x.to_device``) after the cast."""
+    place = _core.check_device(device, "astype")
+    result = _astype(x, dtype, copy, casting)
+    return _core.move_to(result, place) if place is not None else result
+
+
+def _astype(x: Any, dtype: Any, copy: builtins.bool, casting: Any) -> _core.ndarray:
     source = _core.dtype_of(x)
     target = np.dtype(dtype)
     if not np.can_cast(source, target, casting):
@@ -180,7 +185,10 @@ class _NamespaceInfo:
         return "cpu"
 
     def devices(self) -> list[str]:
-        return ["cpu"]
+        """'cpu', and 'cuda' where CuPy and a CUDA GPU are usable."""
+        from jitgraph.backends.cuda import cuda_status
+
+        return ["cpu"] if cuda_status() is not None else ["cpu", "cuda"]
 
     def default_dtypes(self, *, device: Any = None) -> dict[str, np.dtype[Any]]:
         _check_device(device)
@@ -201,8 +209,7 @@ class _NamespaceInfo:
 
 
 def _check_device(device: Any) -> None:
-    if device not in (None, "cpu"):
-        raise ValueError(f"device must be 'cpu' or None, got {device!r}")
+    _core.check_device(device, "__array_namespace_info__")
 
 
 def __array_namespace_info__() -> _NamespaceInfo:  # noqa: N807 - the Array API's name

@@ -413,7 +413,7 @@ def _where_operand(value: Any, dtype: np.dtype[Any]) -> Any:
     if type(value) in _core.PYTHON_SCALARS:
         with np.errstate(over="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return _core.wrap_value(np.array(value).astype(dtype))
+            return _core.as_var(np.array(value).astype(dtype))  # host data: any device
     return _core.as_var(value, dtype=dtype)
 
 

@@ -15,6 +15,10 @@ How an index is applied:
   for new index values of the same kind).
 - Traced index arrays (``@jit``): they stay symbolic and are checked when the program runs;
   a traced boolean mask has a data-dependent shape and raises ``TracerError``.
+- ``x`` on 'cuda': basic indexing takes a view of the CuPy value; any other index runs as
+  a program on the GPU. Index arrays and boolean masks are read on the host (a mask's
+  values decide the result's shape), then go to the GPU as program inputs. ``nonzero``
+  and its kin compute on the host and put their result on ``x``'s device.
 
 >>> import jitgraph.numpy as jnp
 >>> x = jnp.arange(12).reshape(3, 4)
@@ -29,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from jitgraph.backends.cuda import runtime
 from jitgraph.ir.graph import Var
 from jitgraph.numpy import _core
 
@@ -218,7 +223,10 @@ def _select(x: Any, key: Any) -> tuple[_core.ndarray, bool]:
     items = _normalize(key)
     view = _is_basic(items) and _returns_array(items, x.ndim)
     if x._value is not None and not any(_is_symbolic(i) for i in items):
-        return _core.wrap_value(np.asarray(x._value[tuple(items)])), view
+        if not runtime.is_device_array(x._value):
+            return _core.wrap_value(np.asarray(x._value[tuple(items)])), view
+        if _is_basic(items):  # a view of the CuPy value, on the GPU
+            return _core.wrap_value(x._value[tuple(items)]), view
     return _core.wrap(_index_var(x, items)), view
 
 
@@ -317,7 +325,8 @@ def setitem(x: Any, key: Any, value: Any) -> _core.ndarray:
     items = _normalize(key)
     lazy = _has_traced(value) or (isinstance(value, _core.ndarray) and value._value is None)
     value = _real_part(_core.as_var(value) if lazy else _plain(value), x.dtype)
-    if x._value is not None and not lazy and not any(_is_symbolic(i) for i in items):
+    on_host = x._value is not None and not runtime.is_device_array(x._value)
+    if on_host and not lazy and not any(_is_symbolic(i) for i in items):
         out = np.array(x._value, copy=True)
         out[tuple(items)] = value
         return _core.wrap_value(out)
@@ -450,19 +459,20 @@ def nonzero(x: Any) -> tuple[_core.ndarray, ...]:
     [[0, 1], [1, 0]]
     """
     value = _values(x, "nonzero (its result's length depends on the values)")
-    return tuple(_core.wrap_value(i.astype(np.int64)) for i in np.nonzero(value))
+    device = _core.device_of(x)
+    return tuple(_core.wrap_value(i.astype(np.int64), device) for i in np.nonzero(value))
 
 
 def flatnonzero(a: Any) -> _core.ndarray:
     """Indices of the nonzero elements of the flattened ``a`` (int64)."""
     value = _values(a, "flatnonzero (its result's length depends on the values)")
-    return _core.wrap_value(np.flatnonzero(value).astype(np.int64))
+    return _core.wrap_value(np.flatnonzero(value).astype(np.int64), _core.device_of(a))
 
 
 def argwhere(a: Any) -> _core.ndarray:
     """Indices of the nonzero elements as an int64 ``(count, ndim)`` array."""
     value = _values(a, "argwhere (its result's length depends on the values)")
-    return _core.wrap_value(np.argwhere(value).astype(np.int64))
+    return _core.wrap_value(np.argwhere(value).astype(np.int64), _core.device_of(a))
 
 
 def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:

@@ -125,7 +125,8 @@ def _divide(total: Var, count: Var) -> Var:
 def _with_numpy(name: str, function: Any, *arrays: Any) -> ndarray:
     """``function`` on the NumPy values of ``arrays`` (what jitgraph has no op for)."""
     values = [_core.concrete(a, name) if isinstance(a, ndarray) else a for a in arrays]
-    return _core.wrap_value(np.asarray(function(*values)))
+    # On the host; the result goes back to the GPU when an input is there.
+    return _core.wrap_value(np.asarray(function(*values)), _core.device_of(*arrays))
 
 
 def _nan_mask(x: Var) -> Var | None:

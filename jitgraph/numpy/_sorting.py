@@ -3,7 +3,8 @@
 ``sort``/``argsort`` take NumPy's ``kind=`` and the Array API's ``stable=``/``descending=``
 (stable by default, as the standard asks); NaNs sort last (first when descending).
 ``unique*`` have data-dependent shapes: they compute their input first and raise
-``TracerError`` under ``@jit``.
+``TracerError`` under ``@jit``; they run NumPy on the host (a 'cuda' input is copied
+there, the results go back to the GPU).
 
 >>> import jitgraph.numpy as jnp
 >>> jnp.sort(jnp.asarray([3, 1, 2])).tolist(), jnp.searchsorted(jnp.asarray([1, 2, 3]), 2).item()
@@ -148,6 +149,8 @@ UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indi
 
 
 def _unique_value(x: Any, name: str) -> np.ndarray:
+    """The host value of ``x`` (the unique functions compute with NumPy on the host; a
+    'cuda' input is copied there and the results go back to the GPU)."""
     return _core.concrete(
         x if isinstance(x, ndarray) else _core.wrap(_core.as_var(x)),
         f"{name} (its output shape depends on the values)",
@@ -164,24 +167,29 @@ def unique_all(x: Any, /) -> UniqueAllResult:
     [1, 2]
     """
     result = np.unique_all(_unique_value(x, "unique_all"))
-    return UniqueAllResult(*[_core.wrap_value(np.asarray(r)) for r in result])
+    return UniqueAllResult(*[_core.wrap_value(np.asarray(r), _core.device_of(x)) for r in result])
 
 
 def unique_counts(x: Any, /) -> UniqueCountsResult:
     """The distinct values and their counts; see ``unique_all``."""
     result = np.unique_counts(_unique_value(x, "unique_counts"))
-    return UniqueCountsResult(*[_core.wrap_value(np.asarray(r)) for r in result])
+    return UniqueCountsResult(
+        *[_core.wrap_value(np.asarray(r), _core.device_of(x)) for r in result]
+    )
 
 
 def unique_inverse(x: Any, /) -> UniqueInverseResult:
     """The distinct values and the inverse indices; see ``unique_all``."""
     result = np.unique_inverse(_unique_value(x, "unique_inverse"))
-    return UniqueInverseResult(*[_core.wrap_value(np.asarray(r)) for r in result])
+    return UniqueInverseResult(
+        *[_core.wrap_value(np.asarray(r), _core.device_of(x)) for r in result]
+    )
 
 
 def unique_values(x: Any, /) -> ndarray:
     """The distinct values (sorted; NaNs distinct); see ``unique_all``."""
-    return _core.wrap_value(np.asarray(np.unique_values(_unique_value(x, "unique_values"))))
+    result = np.unique_values(_unique_value(x, "unique_values"))
+    return _core.wrap_value(np.asarray(result), _core.device_of(x))
 
 
 def unique(
@@ -207,9 +215,10 @@ def unique(
         axis=axis,
         equal_nan=equal_nan,
     )
+    device = _core.device_of(ar)
     if isinstance(result, tuple):
-        return tuple(_core.wrap_value(np.asarray(r)) for r in result)
-    return _core.wrap_value(np.asarray(result))
+        return tuple(_core.wrap_value(np.asarray(r), device) for r in result)
+    return _core.wrap_value(np.asarray(result), device)
 
 
 __all__ = [

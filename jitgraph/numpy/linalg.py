@@ -3,7 +3,8 @@
 Products, norms, traces and matrix powers are graph nodes (lazy, fused, traceable under
 ``@jit``). The factorizations and solvers (det, inv, solve, cholesky, qr, svd, eigh,
 slogdet, pinv, matrix_rank, lstsq, eig, ...) have no jitgraph ops: they evaluate their
-operands and call ``numpy.linalg`` eagerly, so under ``@jit`` they raise ``TracerError``.
+operands and call ``numpy.linalg`` eagerly, so under ``@jit`` they raise ``TracerError``;
+on 'cuda' operands they copy them to the host and put the results back on the GPU.
 
 >>> import jitgraph.numpy as jnp
 >>> a = jnp.asarray([[4.0, 1.0], [1.0, 3.0]])
@@ -264,7 +265,8 @@ def _matrix_norm(x: Any, rows: int, cols: int, ord: Any, keepdims: bool) -> _cor
         if value.dtype.kind in "biu":
             value = value.astype(np.float64)
         return _core.wrap_value(
-            np.asarray(np.linalg.norm(value, ord, axis=(rows, cols), keepdims=keepdims))
+            np.asarray(np.linalg.norm(value, ord, axis=(rows, cols), keepdims=keepdims)),
+            _core.device_of(x),
         )
     magnitude, _ = _real_abs(x)
     return _core.wrap(_matrix_reduce(magnitude, rows, cols, ord, keepdims))
@@ -308,11 +310,12 @@ def _eager_value(x: Any, name: str) -> np.ndarray:
 
 def _eager(name: str, compute: Callable[..., Any]) -> Callable[..., Any]:
     """A function that evaluates its array arguments and applies ``compute`` (NumPy) to
-    them; results come back as concrete jnp arrays (namedtuples keep their type)."""
+    them; results come back as concrete jnp arrays (namedtuples keep their type). Host
+    work: 'cuda' arguments are copied to the host and the results back to the GPU."""
 
     def run(*args: Any, **kwargs: Any) -> Any:
         values = [_eager_value(a, name) if _is_array(a) else a for a in args]
-        return _wrap_result(compute(*values, **kwargs))
+        return _wrap_result(compute(*values, **kwargs), _core.device_of(*args))
 
     run.__name__ = name
     run.__doc__ = f"``numpy.linalg.{name}``, computed eagerly (not under ``@jit``)."
@@ -323,12 +326,12 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, (_core.ndarray, np.ndarray, list, tuple, np.generic))
 
 
-def _wrap_result(result: Any) -> Any:
+def _wrap_result(result: Any, device: str) -> Any:
     if isinstance(result, tuple):
-        parts = [_wrap_result(part) for part in result]
+        parts = [_wrap_result(part, device) for part in result]
         return type(result)(*parts) if hasattr(result, "_fields") else tuple(parts)
     if isinstance(result, (np.ndarray, np.generic)):
-        return _core.wrap_value(np.asarray(result))
+        return _core.wrap_value(np.asarray(result), device)
     return result
 
 

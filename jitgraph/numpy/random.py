@@ -15,6 +15,8 @@ ranges up to 2**32 only; ``binomial`` needs a scalar ``n`` and does O(n) work pe
 Under ``@jit`` a draw raises ``TracerError``: it would be made once, when the function is
 traced, and every call would return the same numbers. Draw outside and pass the values in,
 or use ``jitgraph.tensor.shared_randomstreams.RandomStreams`` with ``jitgraph.function``.
+A draw runs on the device of its array parameters ('cuda' ones: Philox on the GPU, the
+same numbers as on the host), else on the host; ``x.to_device('cuda')`` moves a draw.
 
 >>> import jitgraph.numpy as jnp
 >>> rng = jnp.random.default_rng(42)
@@ -66,9 +68,10 @@ MAX_RANGE = raw_random.MAX_EXACT_RANGE
 
 # ----------------------------------------------------------------------------- helpers
 def _known(x: Any) -> np.ndarray | None:
-    """The value of ``x`` when it is known without computing anything, else None."""
+    """The host value of ``x`` when it is known without computing anything, else None
+    (a 'cuda' parameter is copied to the host to be checked)."""
     if isinstance(x, _core.ndarray):
-        return x._value
+        return None if x._value is None else _core.concrete(x, "a distribution parameter")
     return np.asarray(x)
 
 
@@ -81,7 +84,7 @@ def _param(x: Any, dtype: str = "float64") -> Var:
     value = np.asarray(x)
     if value.dtype == object or value.dtype.kind not in "biuf":
         raise TypeError(f"a distribution parameter must be real numbers, got {x!r:.60}")
-    return _core.wrap_value(value.astype(dtype))._variable
+    return _core.as_var(value.astype(dtype))  # host data: the draw runs on any device
 
 
 def _static_shape(var: Var, where: str) -> tuple[int, ...]:
@@ -173,9 +176,10 @@ class Generator:
                 "into the compiled function (every call would return the same numbers). Draw "
                 "outside the function and pass the values in as arguments"
             )
-        words = [_core.wrap_value(np.uint32(k))._variable for k in self._key]
+        # Host data (not committed arrays): the draw runs where its parameters live.
+        words = [_core.as_var(np.asarray(k, dtype=np.uint32)) for k in self._key]
         key = T.stack(*words)
-        counter = _core.wrap_value(np.uint64(self._counter))._variable
+        counter = _core.as_var(np.asarray(self._counter, dtype=np.uint64))
         values, _ = build(key, counter, shape)
         self._counter = (self._counter + _blocks_used(values, counter)) % 2**64
         return _core.wrap(values)

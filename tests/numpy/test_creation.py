@@ -90,7 +90,7 @@ def test_asarray_of_jnp_arrays() -> None:
 
 def test_asarray_errors() -> None:
     with pytest.raises(ValueError, match="device"):
-        jnp.asarray([1], device="cuda")
+        jnp.asarray([1], device="tpu")
     with pytest.raises(TypeError, match="dtype"):
         jnp.asarray(["a", "b"])
     with pytest.raises(TypeError, match="dtype"):
