@@ -25,9 +25,13 @@ function over a loop domain; ``kernel_source(kernel, N)`` defines them all:
   dtype), then of their partial buffers (in the accumulator dtype), ``long long kept,
   reduced, chunks, chunk_len`` (``chunk_length(kernel, group)``), the ``ndim`` extents
   and the byte strides of every input;
+- ``N_red<g>_thread`` and ``N_red<g>_warp`` besides a row-scheme ``N_red<g>`` (below):
+  the same arguments, for rows short enough to reduce in one pass
+  (``small_reduction(reduced)``);
 - ``N_part<p>`` for each reduction output ``p``: one further pass over partial results
   (``src`` of ``kept x width`` accumulators, ``kept, width, chunks, chunk_len``, then
-  ``dst`` partials and ``out``).
+  ``dst`` partials and ``out``), and ``N_part<p>_thread``/``_warp`` for the last pass
+  when ``width`` is small.
 
 The reduction scheme is fixed by the kernel and the sizes alone, never by launch timing
 or block scheduling, so results are reproducible. The reduced index space (the reduced
@@ -50,7 +54,13 @@ block's values meet in a fixed tree:
 
 With one chunk the result is written, cast to the output dtype; else the chunk's value
 goes to partial ``m * chunks + c`` and ``N_part`` passes (the row scheme over ``kept x
-chunks`` partials) reduce them until one chunk is left. Float sums accumulate in
+chunks`` partials) reduce them until one chunk is left.
+
+A block per row wastes most of its threads on a short row (a softmax over ten classes),
+so rows of at most ``PER_THREAD`` values take a thread each (``_thread``: the values in
+order) and rows of at most ``WARP * PER_THREAD`` a warp each (``_warp``: lane ``l``
+combines values ``l, l + 32, ...`` in order, then the warp's shuffle tree), in one pass;
+the last partial pass likewise. The choice depends on the sizes only. Float sums accumulate in
 ``acc_dtype`` (a float32 sum in float32), so their error grows like (16 + log2 BLOCK)
 per pass, about the pairwise bound of NumPy's and the LLVM backend's.
 
@@ -102,6 +112,7 @@ __all__ = [
     "kernel_source",
     "module_source",
     "passes",
+    "small_reduction",
 ]
 
 BLOCK = 256  # threads per block (a power of two: the shared-memory tree halves it)
@@ -211,7 +222,10 @@ def kernel_functions(kernel: Kernel, name: str) -> str:
         if group.is_reduction:
             parts += [_combine_function(kernel, name, p) for p in group.outputs]
             parts.append(_reduction_entry(kernel, name, group))
-            parts += [_partial_entry(kernel, name, p) for p in group.outputs]
+            if not column_scheme(kernel, group):
+                parts += _small_reduction_entries(kernel, name, group)
+            for p in group.outputs:
+                parts += [_partial_entry(kernel, name, p), *_small_partial_entries(kernel, name, p)]
         else:
             parts.append(_elementwise_entry(kernel, name, group, contiguous=False))
             if has_contiguous(kernel, group):
@@ -531,9 +545,13 @@ def blocks(kernel: Kernel, group: Pass, kept: int, chunks: int) -> int:
     return kept * chunks
 
 
-def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
+def _reduction_pieces(
+    kernel: Kernel, name: str, group: Pass
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """What every entry of reduction ``group`` is made of: its parameters, the
+    statements locating kept element ``m`` (``base<i>``), the accumulators' starts, and
+    the block combining reduced element ``r`` of ``m`` into the accumulators."""
     inputs, ndim = len(kernel.inputs), kernel.ndim
-    columns = column_scheme(kernel, group)
     params = [f"const char* __restrict__ in{i}" for i in range(inputs)]
     params += [f"char* __restrict__ out{p}" for p in group.outputs]
     params += [f"char* __restrict__ part{p}" for p in group.outputs]
@@ -570,6 +588,12 @@ def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
         *_indent(accumulate, 1),
         "}",
     ]
+    return params, [*_unflatten("m", kept_axes), *bases], starts, element
+
+
+def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
+    columns = column_scheme(kernel, group)
+    params, locate, starts, element = _reduction_pieces(kernel, name, group)
     # Each thread combines its values in order: r = first + lane, + step, ... A full chunk
     # has PER_THREAD of them, unrolled so that their loads are all in flight at once.
     lane, step = ("row", WARPS) if columns else ("threadIdx.x", BLOCK)
@@ -586,7 +610,7 @@ def _reduction_entry(kernel: Kernel, name: str, group: Pass) -> str:
         *_indent(element, 2),
         "}",
     ]
-    load = [*_unflatten("m", kept_axes), *bases, *values]
+    load = [*locate, *values]
     if columns:
         per_block = ["{", *_indent(starts, 1), "    if (m < kept) {", *_indent(load, 2), "    }"]
         per_block += _indent(_column_tree_and_store(kernel, name, group.outputs), 1)
@@ -639,12 +663,96 @@ def _column_block_loop(body: list[str]) -> list[str]:
     ]
 
 
-def _partial_entry(kernel: Kernel, name: str, position: int) -> str:
-    """``N_part<p>``: reduce ``kept x width`` partial accumulators by rows, in chunks."""
+def small_reduction(width: int) -> str | None:
+    """The entry suffix for reducing rows of ``width`` values in one pass (the row
+    scheme's domains and the partial passes): ``_thread`` (a thread per row, at most
+    ``PER_THREAD`` values in order), ``_warp`` (a warp per row: each lane takes values
+    ``lane, lane + 32, ...`` in order, then the warp's shuffle tree; at most
+    ``WARP * PER_THREAD`` values), or None (wider: the block scheme, in chunks)."""
+    if width <= PER_THREAD:
+        return "_thread"
+    if width <= WARP * PER_THREAD:
+        return "_warp"
+    return None
+
+
+def _small_entry(
+    kernel: Kernel,
+    name: str,
+    entry: str,
+    params: Sequence[str],
+    outputs: Sequence[int],
+    per_row: tuple[list[str], list[str], list[str]],
+    warp: bool,
+    prologue: Sequence[str] = (),
+) -> str:
+    """A reduction entry writing ``out<p>[m]`` for each kept element ``m``, reduced by
+    one thread (``warp`` False) or one warp; ``per_row``: the statements locating ``m``,
+    the accumulators' starts, and the block combining element ``r``; ``prologue``:
+    statements at the top (they may define ``kept`` and ``reduced``)."""
+    locate, starts, element = per_row
+    if warp:
+        loop = [
+            f"const int lane = threadIdx.x & {WARP - 1};",
+            f"const long long step = (long long)gridDim.x * {WARPS};",
+            f"for (long long m = (long long)blockIdx.x * {WARPS} + threadIdx.x / {WARP}; "
+            "m < kept; m += step) {",
+        ]
+        values = [f"for (long long r = lane; r < reduced; r += {WARP})", *element]
+        tree = [*_warp_tree(name, outputs, WARP), "if (lane == 0) {"]
+    else:
+        loop = [
+            f"const long long step = (long long)gridDim.x * {BLOCK};",
+            f"for (long long m = (long long)blockIdx.x * {BLOCK} + threadIdx.x; "
+            "m < kept; m += step) {",
+        ]
+        values = ["for (long long r = 0; r < reduced; ++r)", *element]
+        tree = ["{"]
+    stores = []
+    for p in outputs:
+        output = kernel.outputs[p]
+        final = scalar.cast(f"acc{p}", accumulator_dtype(output), output.dtype)
+        stores.append(f"    reinterpret_cast<{_ctype(output.dtype)}*>(out{p})[m] = {final};")
+    body = [*locate, *starts, *values, *tree, *stores, "}"]
+    lines = [
+        f'extern "C" __global__ void __launch_bounds__({BLOCK}) {name}_{entry}(',
+        *_indent([q + "," for q in params[:-1]] + [params[-1]], 1),
+        ") {",
+        *_indent([*prologue, *loop, *_indent(body, 1), "}"], 1),
+        "}",
+    ]
+    return "\n".join(lines)
+
+
+def _small_reduction_entries(kernel: Kernel, name: str, group: Pass) -> list[str]:
+    """``N_red<g>_thread`` and ``N_red<g>_warp`` of a row-scheme group (same arguments
+    as ``N_red<g>``; ``chunks`` is 1 and the partial buffers are not written)."""
+    params, locate, starts, element = _reduction_pieces(kernel, name, group)
+    per_row = (locate, starts, element)
+    return [
+        _small_entry(kernel, name, group.entry + suffix, params, group.outputs, per_row, warp)
+        for suffix, warp in (("_thread", False), ("_warp", True))
+    ]
+
+
+def _small_partial_entries(kernel: Kernel, name: str, position: int) -> list[str]:
+    """``N_part<p>_thread`` and ``N_part<p>_warp``: the last partial pass, for ``width``
+    small enough to need one chunk (``small_reduction``); same arguments as ``N_part<p>``."""
     output = kernel.outputs[position]
-    acc = _ctype(accumulator_dtype(output))
-    p = position
-    params = [
+    acc, p = _ctype(accumulator_dtype(output)), position
+    params = _partial_params(acc, p)
+    combine = f"acc{p} = {_combine_name(name, p)}(acc{p}, src[m * width + r]);"
+    starts = [f"{acc} acc{p} = {_start_literal(output)};"]
+    per_row: tuple[list[str], list[str], list[str]] = ([], starts, ["{", f"    {combine}", "}"])
+    prologue = ["const long long reduced = width;"]
+    return [
+        _small_entry(kernel, name, f"part{p}{suffix}", params, (p,), per_row, warp, prologue)
+        for suffix, warp in (("_thread", False), ("_warp", True))
+    ]
+
+
+def _partial_params(acc: str, p: int) -> list[str]:
+    return [
         f"const {acc}* __restrict__ src",
         "const long long kept",
         "const long long width",
@@ -653,6 +761,14 @@ def _partial_entry(kernel: Kernel, name: str, position: int) -> str:
         f"char* __restrict__ part{p}",
         f"char* __restrict__ out{p}",
     ]
+
+
+def _partial_entry(kernel: Kernel, name: str, position: int) -> str:
+    """``N_part<p>``: reduce ``kept x width`` partial accumulators by rows, in chunks."""
+    output = kernel.outputs[position]
+    acc = _ctype(accumulator_dtype(output))
+    p = position
+    params = _partial_params(acc, p)
     per_block = [
         f"{acc} acc{p} = {_start_literal(output)};",
         f"for (long long r = first + threadIdx.x; r < last; r += {BLOCK})",

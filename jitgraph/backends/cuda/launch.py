@@ -5,8 +5,10 @@ allocates C-contiguous outputs, compiles (``compile.compile_source``, once per a
 loads the kernel's module once per process and device, then runs its passes (see
 ``codegen``): each elementwise group over its own domain (the vector entry when every
 array it reads is C-contiguous and its arrays are aligned, else the contiguous entry
-when they are C-contiguous, else the strided one), each reduction group, then the partial passes
-until one chunk per output element is left. Nothing is launched for an empty domain; an
+when they are C-contiguous, else the strided one), each reduction group, then the
+partial passes until one chunk per output element is left (rows of at most ``WARP *
+PER_THREAD`` values, and the last partial pass, take a thread or a warp per output
+element: ``codegen.small_reduction``). Nothing is launched for an empty domain; an
 empty reduction of a kind with no identity (max, min) raises ValueError as NumPy does.
 CuPy is imported here, lazily: this module is used only where CuPy and a GPU are.
 """
@@ -158,7 +160,8 @@ def _run_reduction(
     name, loaded = module
     kept = math.prod(n for a, n in enumerate(extents) if a not in group.axes)
     reduced = math.prod(extents[a] for a in group.axes)
-    chunk_len = codegen.chunk_length(kernel, group)
+    small = None if codegen.column_scheme(kernel, group) else codegen.small_reduction(reduced)
+    chunk_len = max(1, reduced) if small else codegen.chunk_length(kernel, group)
     chunks = max(1, -(-reduced // chunk_len))
     parts = {
         p: cupy.empty(
@@ -171,6 +174,10 @@ def _run_reduction(
     args += _int64((kept, reduced, chunks, chunk_len))
     args += _int64(extents)
     args += _int64(s for array in inputs for s in _strides(array, kernel.ndim))
+    if small:  # short rows: a thread or a warp per kept element, in one pass
+        function = loaded.get_function(f"{name}_{group.entry}{small}")
+        function(_grid(_small_blocks(small, kept)), (codegen.BLOCK, 1, 1), tuple(args))
+        return
     function = loaded.get_function(f"{name}_{group.entry}")
     function(_grid(codegen.blocks(kernel, group, kept, chunks)), (codegen.BLOCK, 1, 1), tuple(args))
     for p in group.outputs:
@@ -185,11 +192,23 @@ def _run_partials(
 
     function = loaded.get_function(f"{name}_part{position}")
     while width > 1:
+        small = codegen.small_reduction(width)
+        if small:  # the last pass: a thread or a warp per kept element
+            last = loaded.get_function(f"{name}_part{position}{small}")
+            args = (partial, *_int64((kept, width, 1, width)), partial, out)
+            last(_grid(_small_blocks(small, kept)), (codegen.BLOCK, 1, 1), args)
+            return
         chunks = -(-width // codegen.CHUNK)
         target = cupy.empty(kept * chunks if chunks > 1 else 1, partial.dtype)
         args = (partial, *_int64((kept, width, chunks, codegen.CHUNK)), target, out)
         function(_grid(kept * chunks), (codegen.BLOCK, 1, 1), args)
         partial, width = target, chunks
+
+
+def _small_blocks(small: str, kept: int) -> int:
+    """Blocks of a ``_thread`` or ``_warp`` reduction entry over ``kept`` elements."""
+    per_block = codegen.BLOCK if small == "_thread" else codegen.WARPS
+    return -(-kept // per_block)
 
 
 def prepare(kernel: Kernel) -> None:

@@ -216,7 +216,10 @@ def entry_points(kernel: Kernel, name: str) -> list[str]:
     for group in codegen.passes(kernel):
         if group.is_reduction:
             names.append(f"{name}_{group.entry}")
-            names += [f"{name}_part{p}" for p in group.outputs]
+            if not codegen.column_scheme(kernel, group):
+                names += [f"{name}_{group.entry}_thread", f"{name}_{group.entry}_warp"]
+            for p in group.outputs:
+                names += [f"{name}_part{p}{suffix}" for suffix in ("", "_thread", "_warp")]
         else:
             names.append(f"{name}_{group.entry}_strided")
             if codegen.has_contiguous(kernel, group):
@@ -334,12 +337,14 @@ def assert_close(
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * max(1, count))
 
 
+# Reduced sizes of every scheme: a thread (<= 16 values), a warp (<= 512) or a block per
+# output element.
 EXTENTS = {
     8: [(2, 3, 1, 2, 3, 2, 2, 3), (2, 0, 1, 2, 3, 2, 2, 3)],
     0: [()],
-    1: [(7,), (1000,), (0,)],
-    2: [(5, 9), (300, 40), (0, 4), (3, 0)],
-    3: [(4, 5, 6), (2, 0, 3)],
+    1: [(7,), (1000,), (0,), (100,)],
+    2: [(5, 9), (300, 40), (0, 4), (3, 0), (3, 700), (2, 4)],
+    3: [(4, 5, 6), (2, 0, 3), (2, 3, 600), (2, 3, 4)],
 }
 
 
@@ -387,6 +392,8 @@ def test_matrix_matches_evaluate(name: str) -> None:
         ((20_000, 300), (0,)),
         ((600, 40, 70), (0, 2)),
         ((3000, 5, 70), (0, 1)),
+        ((100_000, 13), (1,)),
+        ((20_000, 300), (1,)),
     ],
 )
 def test_large_sums_are_accurate_and_deterministic(shape, axes) -> None:
