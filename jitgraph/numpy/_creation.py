@@ -247,12 +247,22 @@ def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> n
 
 
 # ----------------------------------------------------------------------------- filled arrays
-def _filled(entries: list[Any], fill: Any, dtype: np.dtype[Any]) -> ndarray:
+def _filled(
+    entries: list[Any], fill: Any, dtype: np.dtype[Any], device: str | None = None
+) -> ndarray:
     """An array of shape ``entries`` (ints and Vars) holding ``fill`` (broadcast) cast to
-    ``dtype``: concrete when the shape and value are known, else an alloc node."""
+    ``dtype``: concrete when the shape and value are known, else an alloc node. A
+    concrete 'cuda' array is filled on the GPU (only ``fill`` is copied there)."""
     if _static_entries(entries) and not _pending(fill):
         if isinstance(fill, ndarray):
             fill = _core.concrete(fill, "full")
+        if device == "cuda":
+            small = np.full(np.shape(fill), fill, dtype=dtype)
+            _check_kind(small.dtype, fill)
+            cupy = runtime.cupy_module()
+            filled = cupy.empty(tuple(entries), dtype=small.dtype.newbyteorder("="))
+            filled[...] = cupy.asarray(small.astype(filled.dtype, copy=False))
+            return _core.wrap_value(filled)
         return _wrap_checked(np.full(entries, fill, dtype=dtype), fill)
     if isinstance(fill, ndarray):
         value = _cast(fill, dtype)._variable
@@ -279,7 +289,7 @@ def zeros(
     """
     place = _check_device(device, "zeros")
     _check_like(like, "zeros")
-    return _place(_filled(_entries(shape), 0, _default(dtype, "zeros")), place)
+    return _place(_filled(_entries(shape), 0, _default(dtype, "zeros"), place), place)
 
 
 def ones(
@@ -288,7 +298,7 @@ def ones(
     """An array of ones (float64 unless ``dtype``)."""
     place = _check_device(device, "ones")
     _check_like(like, "ones")
-    return _place(_filled(_entries(shape), 1, _default(dtype, "ones")), place)
+    return _place(_filled(_entries(shape), 1, _default(dtype, "ones"), place), place)
 
 
 def empty(
@@ -297,7 +307,7 @@ def empty(
     """An array of ``shape`` (its values are unspecified in NumPy; here they are zeros)."""
     place = _check_device(device, "empty")
     _check_like(like, "empty")
-    return _place(_filled(_entries(shape), 0, _default(dtype, "empty")), place)
+    return _place(_filled(_entries(shape), 0, _default(dtype, "empty"), place), place)
 
 
 def full(
@@ -319,8 +329,8 @@ def full(
     place = _check_device(device, "full")
     _check_like(like, "full")
     target = _default(dtype, "full", _core.dtype_of(fill_value))
-    result = _filled(_entries(shape), fill_value, target)
-    return _place(result, place or _core.device_of(fill_value))
+    place = place or _core.device_of(fill_value)
+    return _place(_filled(_entries(shape), fill_value, target, place), place)
 
 
 def _entries(shape: Any) -> list[Any]:

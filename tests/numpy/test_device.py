@@ -88,6 +88,37 @@ def test_creation_functions_take_device(gpu: Any, name: str) -> None:
     np.testing.assert_array_equal(got, np.asarray(host))
 
 
+def test_filled_arrays_are_made_on_the_gpu(gpu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zeros/ones/empty/full on 'cuda' copy only the fill value to the GPU, not the array."""
+    copied: list[int] = []
+    asarray = gpu.asarray
+
+    def recording_asarray(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            copied.append(value.size)
+        return asarray(value, *args, **kwargs)
+
+    monkeypatch.setattr(gpu, "asarray", recording_asarray)
+    made = {
+        "zeros": jnp.zeros((300, 40), device="cuda"),
+        "ones": jnp.ones((300, 40), dtype="int8", device="cuda"),
+        "empty": jnp.empty((300, 40), device="cuda"),
+        "full": jnp.full((300, 40), [1.5, 2.5] * 20, device="cuda"),
+        "full_fill": jnp.full((300, 40), 7, dtype="uint16", device="cuda"),
+    }
+    assert copied and max(copied) <= 40
+    for name, expected in {
+        "zeros": np.zeros((300, 40)),
+        "ones": np.ones((300, 40), dtype="int8"),
+        "empty": np.zeros((300, 40)),
+        "full": np.full((300, 40), [1.5, 2.5] * 20),
+        "full_fill": np.full((300, 40), 7, dtype="uint16"),
+    }.items():
+        got = on_gpu(gpu, made[name])
+        assert got.dtype == expected.dtype, name
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_device_aliases_and_empty(gpu: Any) -> None:
     assert jnp.zeros(2, device="gpu").device == "cuda"
     assert jnp.empty((2, 3), device="cuda0").shape == (2, 3)
