@@ -25,7 +25,7 @@ returns the CUDA C source itself (as bytes), and the stand-in ``cupy.cuda.functi
 compiles it for the host and runs its entries on the stand-in arrays' memory through the
 CUDA emulator (``emulator.py`` here; ``load_emulator()``, the fixture ``cuda_emulator``);
 ``cupy.empty`` then allocates between guard bytes, so a kernel writing out of bounds
-raises. It skips the test where the emulator cannot run (no g++, no CUDA headers), saying
+raises. It skips the test where the emulator cannot run (no host C++ compiler), saying
 why. Scripts use ``install_emulated_gpu()``.
 """
 

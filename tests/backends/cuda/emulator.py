@@ -4,7 +4,8 @@ on NumPy buffers, one emulated thread per CUDA thread.
 ``load(source)`` compiles a CUDA C translation unit (as ``codegen.kernel_source`` or
 ``random.philox_source`` write them) with the host C++ compiler (g++, ``-O1``, no
 contraction) into a shared library, behind ``SHIM``: a header that includes the CUDA
-toolkit's headers (cuda_fp16.h, the vector types) in their host mode, maps
+toolkit's headers (cuda_fp16.h, the vector types) in their host mode (without a toolkit:
+``STANDIN_HEADERS``, the few declarations the sources need), maps
 ``__launch_bounds__`` to nothing and ``__shared__`` to function-static storage (one block
 runs at a time), keeps the running thread's ``threadIdx``/``blockIdx``/``blockDim``/
 ``gridDim``, implements ``__syncthreads()``, ``__syncwarp()`` and the ``__shfl*_sync``
@@ -39,7 +40,7 @@ Running one kernel (a script at the repository root; in tests, the fixture
     import sys; sys.path.insert(0, "tests/backends/cuda")
     import emulator, numpy as np
     from jitgraph.backends.cuda import codegen
-    assert emulator.available() is None  # else the reason: no g++, no CUDA headers
+    assert emulator.available() is None  # else the reason: no host C++ compiler
     module = emulator.load(codegen.kernel_source(kernel, "k"))  # e.g. a float64 negate
     x = np.arange(10.0); y = np.empty(10)
     module.get_function("k_ew0_contiguous")((1, 1, 1), (256, 1, 1), (x, y, np.int64(10)))
@@ -469,13 +470,94 @@ def cuda_include() -> str | None:
     return None
 
 
+# Where no CUDA toolkit is installed (CI), these two headers stand in for the toolkit's:
+# the qualifiers, the launch-geometry and vector types the sources use, and a float16 with
+# the conversions the prelude calls, rounding to nearest even as CUDA's do.
+STANDIN_HEADERS = {
+    "cuda_runtime.h": r"""
+#pragma once
+#include <cmath>
+#include <cstring>
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__
+#define __align__(n) __attribute__((aligned(n)))
+#define __shared__
+#define __launch_bounds__(...)
+struct uint3 { unsigned x, y, z; };
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
+struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
+struct __attribute__((aligned(16))) double2 { double x, y; };
+static inline uint3 make_uint3(unsigned x, unsigned y, unsigned z) { return uint3{x, y, z}; }
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) {
+  return uint4{x, y, z, w};
+}
+static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+static inline double2 make_double2(double x, double y) { return double2{x, y}; }
+""",
+    "cuda_fp16.h": r"""
+#pragma once
+#include "cuda_runtime.h"
+struct __half { unsigned short bits; };
+static inline __half __ushort_as_half(unsigned short bits) { return __half{bits}; }
+static inline unsigned short __half_as_ushort(__half h) { return h.bits; }
+static inline float __half2float(__half h) {
+  const unsigned sign = (h.bits & 0x8000u) << 16, exponent = (h.bits >> 10) & 0x1fu;
+  const unsigned mantissa = h.bits & 0x3ffu;
+  if (exponent == 0x1fu) {  /* inf, NaN (payload kept) */
+    const unsigned bits = sign | 0x7f800000u | (mantissa << 13);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  const float magnitude = exponent == 0 ? std::ldexp((float)mantissa, -24)
+                                        : std::ldexp((float)(1024u + mantissa), (int)exponent - 25);
+  return sign ? -magnitude : magnitude;
+}
+static inline __half __double2half(double v) {  /* round to nearest even, once */
+  const unsigned short sign = std::signbit(v) ? 0x8000u : 0u;
+  const double a = std::fabs(v);
+  if (a != a) return __half{(unsigned short)(sign | 0x7e00u)};
+  if (a >= 65520.0) return __half{(unsigned short)(sign | 0x7c00u)};  /* halfway to 2^16 */
+  if (a < 0x1p-14) return __half{(unsigned short)(sign | (unsigned)std::nearbyint(a * 0x1p24))};
+  int exponent;
+  std::frexp(a, &exponent);  /* a = f * 2^exponent, 0.5 <= f < 1 */
+  double scaled = std::nearbyint(std::ldexp(a, 11 - exponent));  /* 1024 .. 2048 */
+  if (scaled == 2048.0) { scaled = 1024.0; ++exponent; }
+  const unsigned bits = (unsigned)(exponent + 14) << 10 | ((unsigned)scaled - 1024u);
+  return __half{(unsigned short)(sign | bits)};
+}
+static inline __half __float2half_rn(float v) { return __double2half((double)v); }
+""",
+}
+
+
+def include_directory() -> str:
+    """The CUDA toolkit's include directory, else a directory of ``STANDIN_HEADERS``
+    (also when ``JITGRAPH_EMULATOR_STANDIN_HEADERS`` is set, to test them)."""
+    found = None if os.environ.get("JITGRAPH_EMULATOR_STANDIN_HEADERS") else cuda_include()
+    if found is not None:
+        return found
+    directory = os.path.join(_workdir(), "standin-include")
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+        for name, text in STANDIN_HEADERS.items():
+            with open(os.path.join(directory, name), "w") as stream:
+                stream.write(text)
+    return directory
+
+
 @functools.cache
 def available() -> str | None:
-    """None when the emulator can run here, else why not (no compiler, no CUDA headers)."""
+    """None when the emulator can run here (a host C++ compiler), else why not."""
     if host_compiler() is None:
         return "CUDA emulator: no host C++ compiler (g++ or $CXX)"
-    if cuda_include() is None:
-        return "CUDA emulator: no CUDA headers (cuda_fp16.h; set CUDA_HOME)"
     return None
 
 
@@ -602,7 +684,7 @@ def _flags(optimize: bool) -> list[str]:
 
 
 def _run_compiler(arguments: list[str], optimize: bool) -> None:
-    command = [str(host_compiler()), *_flags(optimize), f"-I{cuda_include()}", *arguments]
+    command = [str(host_compiler()), *_flags(optimize), f"-I{include_directory()}", *arguments]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise EmulatorError(

@@ -8,7 +8,8 @@ test_cuda_function.py check them on a GPU (their cases and helpers are imported)
 
 The emulator's math functions are the host's libm (a few approximated), not CUDA's: the
 comparisons are those of the GPU tests (exact where the ops are exact, else within their
-tolerances). Every test skips, saying why, where there is no g++ or no CUDA headers.
+tolerances). Every test skips, saying why, where there is no host C++ compiler; without a
+CUDA toolkit the emulator compiles against its own stand-in headers.
 """
 
 from __future__ import annotations
@@ -338,3 +339,84 @@ def test_compile_errors_raise_with_the_compiler_message(cuda_emulator: ModuleTyp
 def test_the_plain_simulated_gpu_still_runs_no_cuda_code(simulated_gpu: Any) -> None:
     with pytest.raises(NotImplementedError, match="runs no CUDA code"):
         simulated_gpu.cuda.function.Module()
+
+
+# ============================================================================ stand-in headers
+_HALF_PROGRAM = r"""
+#include <cstdio>
+#include <vector>
+#include "cuda_fp16.h"
+int main() {  /* stdin: n doubles; stdout: their halves' bits, then every half as a float */
+  long long n;
+  if (std::fread(&n, sizeof n, 1, stdin) != 1) return 1;
+  std::vector<double> values(n);
+  if (std::fread(values.data(), sizeof(double), n, stdin) != (size_t)n) return 1;
+  for (double v : values) {
+    unsigned short bits = __half_as_ushort(__double2half(v));
+    std::fwrite(&bits, sizeof bits, 1, stdout);
+  }
+  for (unsigned b = 0; b < 65536; ++b) {
+    float f = __half2float(__ushort_as_half((unsigned short)b));
+    std::fwrite(&f, sizeof f, 1, stdout);
+  }
+  return 0;
+}
+"""
+
+
+def test_standin_float16_conversions_are_numpys(cuda_emulator: ModuleType, tmp_path: Path) -> None:
+    """The float16 of STANDIN_HEADERS (used where no CUDA toolkit is installed): every
+    half widens exactly; doubles round to nearest even once, as NumPy's astype does, at
+    every halfway point between neighbouring halves and one double ulp either side of it,
+    through subnormals, the overflow threshold, infinities and NaN."""
+    import subprocess
+
+    for name, text in cuda_emulator.STANDIN_HEADERS.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "half.cpp").write_text(_HALF_PROGRAM)
+    program = tmp_path / "half"
+    compiler = cuda_emulator.host_compiler()
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-O1",
+            "-ffp-contract=off",
+            "-I",
+            str(tmp_path),
+            "-o",
+            str(program),
+            str(tmp_path / "half.cpp"),
+        ],
+        check=True,
+    )
+    halves = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    finite = np.sort(np.unique(halves[np.isfinite(halves)].astype(np.float64)))
+    middles = (finite[:-1] + finite[1:]) / 2  # exact in float64
+    doubles = np.concatenate(
+        [
+            finite,
+            middles,
+            np.nextafter(middles, np.inf),
+            np.nextafter(middles, -np.inf),
+            [65504.0, 65519.99, 65520.0, 1e300, -1e300, np.inf, -np.inf, 5e-324, -0.0, 0.0],
+            np.random.default_rng(3).standard_normal(10_000)
+            * 10.0 ** np.arange(-9, 1).repeat(1000),
+        ]
+    )
+    given = np.int64(doubles.size).tobytes() + doubles.tobytes()
+    output = subprocess.run([str(program)], input=given, capture_output=True, check=True).stdout
+    rounded = np.frombuffer(output[: 2 * doubles.size], dtype=np.uint16)
+    np.testing.assert_array_equal(rounded, doubles.astype(np.float16).view(np.uint16))
+    widened = np.frombuffer(output[2 * doubles.size :], dtype=np.float32)
+    np.testing.assert_array_equal(widened, halves.astype(np.float32))  # NaNs: as NaNs
+    nan_bits = np.frombuffer(
+        subprocess.run(
+            [str(program)],
+            input=np.int64(1).tobytes() + np.array([np.nan]).tobytes(),
+            capture_output=True,
+            check=True,
+        ).stdout[:2],
+        dtype=np.uint16,
+    )
+    assert np.isnan(nan_bits.view(np.float16))[0]
