@@ -163,8 +163,10 @@ def _run_reduction(
     small = None if codegen.column_scheme(kernel, group) else codegen.small_reduction(reduced)
     chunk_len = max(1, reduced) if small else codegen.chunk_length(kernel, group)
     chunks = max(1, -(-reduced // chunk_len))
-    parts = {
-        p: cupy.empty(
+    parts = {  # the one-pass entries (small) write no partials: the outputs stand in
+        p: outputs[p]
+        if small
+        else cupy.empty(
             kept * chunks if chunks > 1 else 1, codegen.accumulator_dtype(kernel.outputs[p])
         )
         for p in group.outputs
